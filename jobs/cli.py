@@ -1,0 +1,54 @@
+"""Shared entrypoint plumbing: ``--config`` + dotted overrides, logging, exit codes.
+
+Every job is ``python -m jobs.<name> --config <preset|file.yaml> [key.sub=value ...] [job flags]``.
+The config is loaded and validated before any work starts; a bad value exits 2
+with the dotted field named.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Callable, Optional, Sequence
+
+from semanticgen.config import Config, ConfigError, load_config
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default="tiny", help="preset name (tiny|short|long) or a YAML file")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. ingest.max_clip_s=5")
+    return p
+
+
+def setup_env() -> None:
+    """Environment defaults for every job (no hub at run time unless the user says so)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    logging.basicConfig(level=os.environ.get("SEMANTICGEN_LOG", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None):
+    """Parse CLI args and load the config; exit 2 naming the field on a bad config."""
+    setup_env()
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2)
+    return args, cfg
+
+
+def run_main(fn: Callable[[], int]) -> None:
+    try:
+        code = fn()
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code or 0)
+
+
+__all__ = ["Config", "base_parser", "parse", "run_main", "setup_env"]
