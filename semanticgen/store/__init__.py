@@ -1,0 +1,1 @@
+"""Parquet feature stores: schemas, atomic per-source parts, manifests."""

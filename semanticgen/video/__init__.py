@@ -1,0 +1,1 @@
+"""Video I/O: discovery, probing, decoding, shot detection, scene-aware packing."""
