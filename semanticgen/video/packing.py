@@ -46,7 +46,7 @@ def filter_cuts(cuts: Sequence[float], start_s: float, end_s: float, min_shot_s:
     for c in sorted(cuts):
         if c <= start_s + EPS or c >= end_s - EPS:
             continue
-        if c - last < min_shot_s - EPS:
+        if c - last < min_shot_s - EPS or c - last < EPS:
             continue
         kept.append(c)
         last = c

@@ -53,8 +53,8 @@ def assemble_source(probe: dict, segments: Sequence[dict], cfg: IngestConfig, so
             break
         end = s["last_frame_s"] + frame_dur
         seg_end = s["end_s"]
-        if seg_end is not None and end < seg_end - max(1.0, 2 * frame_dur):
-            break                                   # decoding stopped early: truncated source
+        if s.get("decode_error") or (seg_end is not None and end < seg_end - max(1.0, 2 * frame_dur)):
+            break                                   # decoding stopped early: truncated/corrupt source
     start = max(0.0, first)
     cuts = [c for s in segments for c in s["cuts_s"]]
     packed = pack_source(cuts, start, end, merge_luma(segments), LUMA_BIN_S, max_clip_s=cfg.max_clip_s,
@@ -73,6 +73,7 @@ def assemble_source(probe: dict, segments: Sequence[dict], cfg: IngestConfig, so
     if not rows:
         why = ", ".join(sorted({d[2] for d in packed.dropped})) or "empty"
         errors.append(error_row(uri, "pack", f"no clip kept ({why}; extent {start:.2f}-{end:.2f}s)", source_key))
-    stats = {"decoded_s": end - start, "kept_s": sum(c.duration_s for c in packed.clips),
+    truncated = next((s["decode_error"] for s in segments if s.get("decode_error")), None)
+    stats = {"decoded_s": end - start, "truncated": truncated, "kept_s": sum(c.duration_s for c in packed.clips),
              "dropped_s": sum(b - a for a, b, _ in packed.dropped), "cuts": float(len(cuts))}
     return rows, errors, stats

@@ -27,6 +27,22 @@ class SegmentShots:
     first_frame_s: Optional[float] = None                # pts of the first frame in [start_s, end_s)
     last_frame_s: Optional[float] = None                 # pts of the last frame in [start_s, end_s)
     frames: int = 0                                      # frames decoded in [start_s, end_s)
+    decode_error: Optional[str] = None                   # decoding stopped early (truncated/corrupt)
+
+
+def _until_error(frames, out: SegmentShots):
+    """Pass frames through; a decode error after some frames marks the segment as ending early."""
+    import av
+
+    n = 0
+    try:
+        for item in frames:
+            n += 1
+            yield item
+    except av.FFmpegError as e:
+        if n == 0:
+            raise
+        out.decode_error = f"{type(e).__name__}: {e}"
 
 
 def make_detector(kind: str, threshold: float, min_shot_s: float):
@@ -51,8 +67,8 @@ def detect_segment(uri: str, start_s: float, end_s: Optional[float], fps: float,
     bins: dict = {}
     cuts: List[float] = []
     last_tc = None
-    for t, frame in iter_frames(uri, max(0.0, start_s - context_s), end_s, width=width, fmt="bgr24",
-                                threads=threads):
+    frames = iter_frames(uri, max(0.0, start_s - context_s), end_s, width=width, fmt="bgr24", threads=threads)
+    for t, frame in _until_error(frames, out):
         tc = FrameTimecode(float(t), fps=rate)
         last_tc = tc
         for c in detector.process_frame(tc, frame):
