@@ -16,14 +16,38 @@ def _scaled_size(w: int, h: int, width: Optional[int]) -> Tuple[int, int]:
     return int(width), height
 
 
+_CV_CODES = {"bgr24": "COLOR_YUV2BGR_I420", "rgb24": "COLOR_YUV2RGB_I420"}
+
+
+def _fast_convert(frame, fmt: str, size: Tuple[int, int]) -> Optional[np.ndarray]:
+    """yuv420p → BGR/RGB with OpenCV (PyAV's per-frame swscale set-up dominates on small frames)."""
+    if frame.format.name not in ("yuv420p", "yuvj420p") or frame.width % 2 or frame.height % 2:
+        return None
+    import cv2
+
+    w, h = size
+    if (w, h) != (frame.width, frame.height) and (w % 2 or h % 2):
+        return None
+    i420 = frame.to_ndarray()                       # (H*3/2, W): Y plane, then U and V quarter planes
+    if (w, h) != (frame.width, frame.height):       # downscale the planes first, convert the small image
+        H, W = frame.height, frame.width
+        y = cv2.resize(i420[:H], (w, h), interpolation=cv2.INTER_AREA)
+        uv = i420[H:].reshape(2, H // 2, W // 2)   # I420 chroma planes are packed back to back
+        u = cv2.resize(uv[0], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        v = cv2.resize(uv[1], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        i420 = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w)
+    return cv2.cvtColor(i420, getattr(cv2, _CV_CODES[fmt]))
+
+
 def iter_frames(uri: str, start_s: float = 0.0, end_s: Optional[float] = None, width: Optional[int] = None,
-                fmt: str = "rgb24", threads: int = 1) -> Iterator[Tuple[float, np.ndarray]]:
+                fmt: str = "rgb24", threads: int = 1, fast: bool = False) -> Iterator[Tuple[float, np.ndarray]]:
     """Yield ``(pts_seconds, frame)`` for frames with ``start_s <= pts < end_s``.
 
     Seeks to the keyframe before ``start_s`` and decodes forward, so the span costs
     one decode of itself (plus at most one GOP). ``width`` downscales in the
     decoder's colour conversion (aspect kept). Frames are ``uint8 (H, W, 3)``.
     Timestamps come from the stream's pts, so variable-frame-rate inputs are exact.
+    ``fast=True`` converts colour with OpenCV (approximate BT.601; fine for shot detection).
     """
     with open_input(uri) as fh, av.open(fh, mode="r") as container:
         stream = container.streams.video[0]
@@ -47,7 +71,8 @@ def iter_frames(uri: str, start_s: float = 0.0, end_s: Optional[float] = None, w
                 break
             if size is None:
                 size = _scaled_size(frame.width, frame.height, width)
-            yield t, frame.to_ndarray(format=fmt, width=size[0], height=size[1])
+            img = _fast_convert(frame, fmt, size) if fast else None
+            yield t, img if img is not None else frame.to_ndarray(format=fmt, width=size[0], height=size[1])
 
 
 def stream_start_s(uri: str) -> float:

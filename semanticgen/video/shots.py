@@ -67,7 +67,8 @@ def detect_segment(uri: str, start_s: float, end_s: Optional[float], fps: float,
     bins: dict = {}
     cuts: List[float] = []
     last_tc = None
-    frames = iter_frames(uri, max(0.0, start_s - context_s), end_s, width=width, fmt="bgr24", threads=threads)
+    frames = iter_frames(uri, max(0.0, start_s - context_s), end_s, width=width, fmt="bgr24", threads=threads,
+                         fast=True)
     for t, frame in _until_error(frames, out):
         tc = FrameTimecode(float(t), fps=rate)
         last_tc = tc
