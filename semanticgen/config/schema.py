@@ -8,6 +8,7 @@ from .features import FeaturesConfig
 from .ingest import IngestConfig
 from .models import ModelsConfig
 from .runtime import MLflowConfig, RayConfig, RunConfig
+from .train import TrainConfig
 
 
 @dataclass
@@ -19,4 +20,5 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)

@@ -1,0 +1,1 @@
+"""Training pieces without Ray: EMA, LR schedule, checkpoint state, parallelism, stage losses."""
