@@ -108,3 +108,15 @@ def test_same_name_resumes(ray_local, tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     steps = [m.step for m in client.get_metric_history(second.mlflow_run_id, "loss")]
     assert steps == [5, 10, 15, 20, 25, 30]
+
+
+def test_fsdp2_two_workers_matches_ddp(ray_local, tmp_path):
+    """FSDP2 (fully_shard) on 2 gloo CPU workers, killed once and resumed, trains the same function as DDP."""
+    ddp = run_training(cfg(tmp_path / "d", "train.num_workers=2", "train.max_steps=20"), ToyTask(), "", "d")
+    fsdp = run_training(cfg(tmp_path / "f", "train.num_workers=2", "train.max_steps=20", "train.parallel=fsdp",
+                            "train.debug_fail_at_step=15"), ToyTask(), "", "f")
+    assert os.path.exists(os.path.join(fsdp.storage_path, "f", ".injected_fault"))
+    a, b = final_weights(ddp), final_weights(fsdp)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)

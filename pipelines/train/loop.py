@@ -19,7 +19,8 @@ import torch
 from semanticgen.config.base import from_dict
 from semanticgen.config.schema import Config
 from semanticgen.train.ema import EMA
-from semanticgen.train.parallel import apply_activation_checkpointing, full_state_dict, load_full_state_dict, wrap
+from semanticgen.train.parallel import (apply_activation_checkpointing, full_optim_state, full_state_dict,
+                                       load_full_optim_state, load_full_state_dict, wrap)
 from semanticgen.train.schedule import lr_factor
 from semanticgen.train.state import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
@@ -93,7 +94,7 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
             state = load_checkpoint(d)
         load_full_state_dict(model, state["model"])
         ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["optimizer"])
+        load_full_optim_state(model, opt, state["optimizer"])
         tr = state["trainer"]
         step, epoch, batch_in_epoch = tr["step"], tr["epoch"], tr["batch_in_epoch"]
         sched.last_epoch = step                 # the optimizer state already holds this step's lr
@@ -151,9 +152,20 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
             if seen == 0:
                 raise RuntimeError("the training dataset shard is empty (fewer rows than workers × batch_size?)")
             continue
-    if rank == 0 and loop_cfg.get("artifacts_dir"):
-        from semanticgen.train.parallel import unwrap
-        task.finalize(unwrap(model), cfg, loop_cfg["artifacts_dir"])
+    if loop_cfg.get("artifacts_dir"):
+        _finalize(task, cfg, model, ema, rank, loop_cfg["artifacts_dir"])
+
+
+def _finalize(task, cfg: Config, model, ema: EMA, rank: int, out_dir: str) -> None:
+    """Rank 0 writes artifacts from a plain (unsharded) copy carrying the EMA weights."""
+    model_sd = full_state_dict(model)                        # collective under FSDP2
+    ema_sd = {k: _full(v).cpu() for k, v in ema.shadow.items()}
+    if rank != 0:
+        return
+    plain = task.build(cfg)
+    plain.load_state_dict({**model_sd, **{k: v.to(model_sd[k].dtype) for k, v in ema_sd.items()}})
+    plain.eval()
+    task.finalize(plain, cfg, out_dir)
 
 
 def _inject_fault_once(marker: str) -> None:
@@ -186,7 +198,8 @@ def _report(step, epoch, batch_in_epoch, window, extra, opt, model, ema, mlf, cf
     if not is_ckpt:
         ray.train.report(metrics)
         return
-    model_sd = full_state_dict(model)             # collective under FSDP2
+    model_sd = full_state_dict(model)             # collectives under FSDP2
+    optim_sd = full_optim_state(model, opt)
     ema_sd = {k: _full(v) for k, v in ema.shadow.items()}
     rngs = [None] * world
     if dist.is_available() and dist.is_initialized():
@@ -196,7 +209,7 @@ def _report(step, epoch, batch_in_epoch, window, extra, opt, model, ema, mlf, cf
     with tempfile.TemporaryDirectory() as d:
         checkpoint = None
         if rank == 0:
-            save_checkpoint(d, model_sd, {k: v.cpu() for k, v in ema_sd.items()}, opt.state_dict(),
+            save_checkpoint(d, model_sd, {k: v.cpu() for k, v in ema_sd.items()}, optim_sd,
                             {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "rng": rngs,
                              "mlflow_run_id": mlf.run_id or ""})
             checkpoint = ray.train.Checkpoint.from_directory(d)

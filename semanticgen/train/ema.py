@@ -23,5 +23,10 @@ class EMA:
         missing = set(self.shadow) - set(state)
         if missing:
             raise KeyError(f"EMA state lacks {sorted(missing)[:5]}")
-        for k in self.shadow:
-            self.shadow[k].copy_(state[k])
+        for k, dst in self.shadow.items():
+            src = state[k].to(dst.device, torch.float32)
+            if hasattr(dst, "device_mesh"):           # FSDP2 DTensor shard: re-shard the full tensor
+                from torch.distributed.tensor import distribute_tensor
+
+                src = distribute_tensor(src, dst.device_mesh, dst.placements)
+            dst.copy_(src)

@@ -70,3 +70,17 @@ def load_full_state_dict(module: nn.Module, sd: Dict[str, torch.Tensor]) -> None
         set_model_state_dict(m, remapped, options=StateDictOptions(full_state_dict=True))
     else:
         m.load_state_dict(remapped)
+
+
+def full_optim_state(module: nn.Module, optim: torch.optim.Optimizer) -> dict:
+    """Unsharded optimizer state keyed by parameter names (collective under FSDP2)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    return get_optimizer_state_dict(unwrap(module), optim,
+                                    options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
+def load_full_optim_state(module: nn.Module, optim: torch.optim.Optimizer, state: dict) -> None:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    set_optimizer_state_dict(unwrap(module), optim, state, options=StateDictOptions(full_state_dict=True))
