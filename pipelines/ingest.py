@@ -66,8 +66,9 @@ def _detect_fn(cfg: Config):
                "luma_bins": [], "first_frame_s": None, "last_frame_s": None, "frames": 0, "error": None,
                "decode_error": None}
         try:
+            thr = ing.transnet_threshold if ing.detector == "transnetv2" else ing.threshold
             r = detect_segment(row["uri"], row["start_s"], row["end_s"], row["fps"], kind=ing.detector,
-                               threshold=ing.threshold, min_shot_s=ing.min_shot_s, width=ing.detect_width,
+                               threshold=thr, min_shot_s=ing.min_shot_s, width=ing.detect_width,
                                context_s=ing.segment_overlap_s, threads=ing.decode_threads)
             out.update(cuts_s=r.cuts_s, luma_bins=r.luma_bins, first_frame_s=r.first_frame_s,
                        last_frame_s=r.last_frame_s, frames=r.frames, decode_error=r.decode_error)

