@@ -1,0 +1,95 @@
+"""Latent DiT (paper §4.2.2): VAE latents + in-context z_sem tokens → velocity of the VAE latents.
+
+Tokens: VAE latents are patchified 1×2×2 into a (T, H/2, W/2) grid; z_sem (B, Ts, Hs, Ws, d) gets
+its own linear input projection (1×1×1 patch). Both sequences are concatenated along the token
+axis. Semantic tokens carry timestep 0 (clean) and RoPE positions at the centre of the latent-grid
+span they cover: ``p = (i + 0.5)·N_latent / N_sem − 0.5`` per axis. Output and loss cover VAE
+tokens only.
+
+Attention ``full``: every token attends to every token. ``swin``: windows of ``T_w`` latent frames;
+odd layers shift windows by ``T_w/2`` (so the first and last windows are ragged); each window also
+holds the semantic tokens whose time position falls in its span (DESIGN §3).
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from ..config.models import DiTConfig
+from .attention import WindowLayout
+from .dit import DiTTrunk, null_mask
+from .registry import get_size
+from .rope import grid_positions, rope_angles
+
+PATCH = (1, 2, 2)
+
+
+def semantic_positions(sem_grid, latent_grid, device=None) -> torch.Tensor:
+    """Fractional positions of z_sem tokens on the latent token grid (t-major)."""
+    (ts, hs, ws), (t, h, w) = sem_grid, latent_grid
+    scale = (t / ts, h / hs, w / ws)
+    offset = tuple(0.5 * s - 0.5 for s in scale)
+    return grid_positions(ts, hs, ws, scale=scale, offset=offset, device=device)
+
+
+def swin_window_ids(time_pos: torch.Tensor, num_frames: int, window: int, shifted: bool) -> torch.Tensor:
+    """Window index of each token from its latent-time position (fractional for z_sem tokens)."""
+    shift = window // 2 if shifted else 0
+    p = time_pos.clamp(0, num_frames - 1)
+    return torch.floor((p + shift) / window).long()
+
+
+class LatentDiT(DiTTrunk):
+    def __init__(self, cfg: DiTConfig, latent_channels: int, sem_dim: Optional[int], text_dim: int,
+                 attn_backend: str = "auto"):
+        size = get_size(cfg.size, cfg.layers)
+        super().__init__(size, text_dim, latent_channels * PATCH[0] * PATCH[1] * PATCH[2], cfg.qk_norm,
+                         attn_backend)
+        self.cfg, self.channels = cfg, latent_channels
+        self.patch_embedding = nn.Conv3d(latent_channels, size.dim, kernel_size=PATCH, stride=PATCH)
+        self.sem_embedding = nn.Linear(sem_dim, size.dim) if sem_dim else None
+        self.init_weights()
+
+    def layouts(self, pos: torch.Tensor, num_frames: int) -> Optional[List[WindowLayout]]:
+        if self.cfg.attention == "full":
+            return None
+        tpos = pos[:, 0]
+        return [WindowLayout.from_window_ids(swin_window_ids(tpos, num_frames, self.cfg.swin_window, s))
+                for s in (False, True)]
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
+                text_mask: Optional[torch.Tensor] = None, z_sem: Optional[torch.Tensor] = None) -> torch.Tensor:
+        B, C, T, H, W = x_t.shape
+        if H % 2 or W % 2:
+            raise ValueError(f"latent height/width must be even for 1x2x2 patches, got {H}x{W}")
+        x = self.patch_embedding(x_t)                          # (B, D, T, H/2, W/2)
+        grid = tuple(x.shape[2:])
+        x = x.flatten(2).transpose(1, 2)                       # (B, Nv, D)
+        nv = x.shape[1]
+        pos = grid_positions(*grid, device=x.device)
+        e_t, e0_t = self.time(t)
+        segs = [(0, nv, e0_t)]
+        if z_sem is not None:
+            if self.sem_embedding is None:
+                raise ValueError("this LatentDiT was built without semantic conditioning (sem_dim=None)")
+            sem_grid = tuple(z_sem.shape[1:4])
+            s = self.sem_embedding(z_sem.reshape(B, -1, z_sem.shape[-1]).to(x.dtype))
+            x = torch.cat([x, s], dim=1)
+            pos = torch.cat([pos, semantic_positions(sem_grid, grid, device=x.device)], dim=0)
+            _, e0_0 = self.time(torch.zeros_like(t))
+            segs.append((nv, x.shape[1], e0_0))
+        angles = rope_angles(pos, self.head_dim)
+        ctx = self.text(text.to(x.dtype))
+        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), self.layouts(pos, grid[0]))
+        out = self.head(x[:, :nv], e_t)                 # VAE tokens only
+        return self.unpatchify(out, grid)
+
+    def unpatchify(self, out: torch.Tensor, grid) -> torch.Tensor:
+        B = out.shape[0]
+        t, h, w = grid
+        pt, ph, pw = PATCH
+        out = out.view(B, t, h, w, self.channels, pt, ph, pw)
+        out = out.permute(0, 4, 1, 5, 2, 6, 3, 7)
+        return out.reshape(B, self.channels, t * pt, h * ph, w * pw)
