@@ -90,6 +90,6 @@ class LatentDiT(DiTTrunk):
         B = out.shape[0]
         t, h, w = grid
         pt, ph, pw = PATCH
-        out = out.view(B, t, h, w, self.channels, pt, ph, pw)
-        out = out.permute(0, 4, 1, 5, 2, 6, 3, 7)
+        out = out.view(B, t, h, w, pt, ph, pw, self.channels)     # Wan2.1 layout: patch, then channel
+        out = out.permute(0, 7, 1, 4, 2, 5, 3, 6)
         return out.reshape(B, self.channels, t * pt, h * ph, w * pw)
