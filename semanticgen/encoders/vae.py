@@ -1,0 +1,82 @@
+"""Wan2.1 video VAE (``diffusers.AutoencoderKLWan``): 1+4k frames → 1+k latent frames, 8× spatial, 16 ch.
+
+Latents are normalised per channel with the VAE config's ``latents_mean`` / ``latents_std``
+(``z_norm = (z − mean) / std``), as Wan2.1 does before its DiT.
+
+Bucket rule (no distortion): among the configured (height, width) buckets pick the one whose aspect
+ratio is closest to the clip's (in log space); scale the frame so it *covers* the bucket (keeping its
+aspect ratio) and centre-crop the overflow. The frame count is the largest 1+4k ≤ the frames the clip
+has at the VAE fps, capped at ``max_frames``.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .weights import resolve_local
+
+
+def pick_bucket(height: int, width: int, buckets: Sequence[Sequence[int]]) -> Tuple[int, int]:
+    ar = math.log(width / height)
+    best = min(buckets, key=lambda b: (abs(math.log(b[1] / b[0]) - ar), -b[0] * b[1]))
+    return int(best[0]), int(best[1])
+
+
+def vae_frame_count(available: int, max_frames: int) -> int:
+    """Largest 1+4k ≤ min(available, max_frames); 0 when fewer than 5 frames (too short)."""
+    n = min(available, max_frames)
+    if n < 5:
+        return 0
+    return 1 + 4 * ((n - 1) // 4)
+
+
+def resize_cover_crop(frames: np.ndarray, size: Tuple[int, int]) -> torch.Tensor:
+    """uint8 (T, H, W, 3) → float (3, T, h, w) in [-1, 1], scaled to cover ``size`` then centre-cropped."""
+    h, w = size
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    H, W = x.shape[-2:]
+    s = max(h / H, w / W)
+    nh, nw = max(h, round(H * s)), max(w, round(W * s))
+    x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)
+    top, left = (nh - h) // 2, (nw - w) // 2
+    return x[:, :, top:top + h, left:left + w].permute(1, 0, 2, 3).clamp(-1, 1)
+
+
+class VideoVAE:
+    def __init__(self, vae, device: str = "cpu", dtype: torch.dtype = torch.float32):
+        self.vae = vae.to(device=device, dtype=dtype).eval()
+        self.device, self.dtype = device, dtype
+        cfg = vae.config
+        self.mean = torch.tensor(cfg.latents_mean).view(1, -1, 1, 1, 1)
+        self.std = torch.tensor(cfg.latents_std).view(1, -1, 1, 1, 1)
+        self.z_dim = int(cfg.z_dim)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, subfolder: Optional[str] = None, device: str = "cpu",
+                        dtype: torch.dtype = torch.float32) -> "VideoVAE":
+        from diffusers import AutoencoderKLWan
+
+        vae = AutoencoderKLWan.from_pretrained(resolve_local(name_or_path), subfolder=subfolder, torch_dtype=dtype)
+        return cls(vae, device, dtype)
+
+    @torch.no_grad()
+    def encode(self, video: torch.Tensor) -> torch.Tensor:
+        """(3, 1+4k, H, W) in [-1, 1] → normalised latents (16, 1+k, H/8, W/8) float32 (posterior mode)."""
+        x = video[None].to(self.device, self.dtype)
+        z = self.vae.encode(x).latent_dist.mode().float().cpu()
+        return ((z - self.mean) / self.std)[0]
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
+        """Normalised latents (16, t, h, w) → uint8 frames (1+4(t−1), 8h, 8w, 3)."""
+        z = latents[None].float() * self.std + self.mean
+        x = self.vae.decode(z.to(self.device, self.dtype)).sample.float().cpu()[0]
+        return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 3, 0).numpy()
+
+    def encode_frames(self, frames: np.ndarray, buckets: List[Sequence[int]]) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        size = pick_bucket(frames.shape[1], frames.shape[2], buckets)
+        return self.encode(resize_cover_crop(frames, size)), size
