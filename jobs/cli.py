@@ -30,12 +30,14 @@ def setup_env() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None):
-    """Parse CLI args and load the config; exit 2 naming the field on a bad config."""
+def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
+          extra: Optional[Callable[[argparse.Namespace], list]] = None):
+    """Parse CLI args and load the config (plus ``extra(args)`` overrides derived from job flags);
+    exit 2 naming the field on a bad config."""
     setup_env()
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(args.config, args.overrides)
+        cfg = load_config(args.config, [*args.overrides, *(extra(args) if extra else [])])
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)

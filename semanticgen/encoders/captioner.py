@@ -45,6 +45,11 @@ class Captioner:
         self.prompt, self.max_new_tokens, self.min_new_tokens, self.device = prompt, max_new_tokens, min_new_tokens, device
         self.processor.tokenizer.padding_side = "left"          # batched generation
 
+    def set_max_pixels(self, max_pixels: int, min_pixels: int = 4 * 28 * 28) -> None:
+        """Per-frame pixel budget of the captioner's video processor."""
+        self.processor.video_processor.size = {"shortest_edge": int(min(min_pixels, max_pixels)),
+                                               "longest_edge": int(max_pixels)}
+
     @classmethod
     def from_pretrained(cls, name_or_path: str, device: str = "cpu", dtype: torch.dtype = torch.float32,
                         **kwargs) -> "Captioner":

@@ -34,7 +34,7 @@ class SemanticEncoder:
     @classmethod
     def from_pretrained(cls, name_or_path: str, device: str = "cpu", dtype: torch.dtype = torch.float32,
                         min_pixels: Optional[int] = None, max_pixels: Optional[int] = None) -> "SemanticEncoder":
-        from transformers import AutoConfig, Qwen2VLVideoProcessor
+        from transformers import AutoConfig
         from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import Qwen2_5_VisionTransformerPretrainedModel
 
         path = resolve_local(name_or_path)
@@ -44,26 +44,24 @@ class SemanticEncoder:
         missing, unexpected = tower.load_state_dict(load_prefixed(path, VISUAL_PREFIXES), strict=False)
         if missing:
             raise KeyError(f"vision tower weights missing from {path}: {missing[:5]}")
-        size = {}
-        if min_pixels:
-            size["shortest_edge"] = int(min_pixels)
-        if max_pixels:
-            size["longest_edge"] = int(max_pixels)
-        kwargs = {"size": size} if len(size) == 2 else {}
-        processor = Qwen2VLVideoProcessor.from_pretrained(path, cap_pixels_per_frame=True, **kwargs)
-        return cls(tower, processor, device, dtype)
+        return cls(tower, cls.load_processor(path, min_pixels, max_pixels), device, dtype)
+
+    @staticmethod
+    def load_processor(name_or_path: str, min_pixels: Optional[int] = None, max_pixels: Optional[int] = None):
+        """The official ``Qwen2VLVideoProcessor`` with the pixel budget per frame (min/max pixels)."""
+        from transformers import Qwen2VLVideoProcessor
+
+        kwargs = {}
+        if min_pixels and max_pixels:
+            kwargs["size"] = {"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)}
+        return Qwen2VLVideoProcessor.from_pretrained(resolve_local(name_or_path), cap_pixels_per_frame=True, **kwargs)
 
     @property
     def dim(self) -> int:
         return int(self.tower.config.out_hidden_size)
 
     def preprocess(self, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
-        """uint8 (T, H, W, 3) → (pixel_values_videos, video_grid_thw) via the official processor."""
-        if frames.shape[0] % 2:
-            frames = np.concatenate([frames, frames[-1:]], axis=0)      # temporal patch of 2
-        out = self.processor(videos=[torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)],
-                             return_tensors="pt", do_sample_frames=False)
-        return out["pixel_values_videos"], out["video_grid_thw"]
+        return preprocess_frames(self.processor, frames)
 
     @torch.no_grad()
     def encode_pixels(self, pixel_values: torch.Tensor, grid_thw: torch.Tensor) -> torch.Tensor:
@@ -77,3 +75,12 @@ class SemanticEncoder:
         """Frames sampled at the semantic fps → features (T/2, H/28, W/28, D) float32."""
         pv, grid = self.preprocess(frames)
         return self.encode_pixels(pv, grid)
+
+
+def preprocess_frames(processor, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (T, H, W, 3) → (pixel_values_videos, video_grid_thw) via the official processor."""
+    if frames.shape[0] % 2:
+        frames = np.concatenate([frames, frames[-1:]], axis=0)      # temporal patch of 2
+    out = processor(videos=[torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)],
+                    return_tensors="pt", do_sample_frames=False)
+    return out["pixel_values_videos"], out["video_grid_thw"]

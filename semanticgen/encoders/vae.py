@@ -60,7 +60,7 @@ class VideoVAE:
                         dtype: torch.dtype = torch.float32) -> "VideoVAE":
         from diffusers import AutoencoderKLWan
 
-        vae = AutoencoderKLWan.from_pretrained(resolve_local(name_or_path), subfolder=subfolder, torch_dtype=dtype)
+        vae = AutoencoderKLWan.from_pretrained(resolve_local(name_or_path, subfolder), torch_dtype=dtype)
         return cls(vae, device, dtype)
 
     @torch.no_grad()

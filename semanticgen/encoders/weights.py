@@ -10,9 +10,10 @@ from safetensors import safe_open
 
 
 def resolve_local(name_or_path: str, subfolder: Optional[str] = None) -> str:
-    """A local dir as is; a hub name through the local HF cache / hub (``HF_HUB_OFFLINE`` honoured)."""
+    """A local dir (its ``subfolder`` when that exists), or a hub name through the HF cache / hub."""
     if os.path.isdir(name_or_path):
-        return os.path.join(name_or_path, subfolder) if subfolder else name_or_path
+        sub = os.path.join(name_or_path, subfolder) if subfolder else ""
+        return sub if sub and os.path.isdir(sub) else name_or_path
     from huggingface_hub import snapshot_download
 
     root = snapshot_download(name_or_path)
