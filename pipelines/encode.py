@@ -29,7 +29,7 @@ FEATURE_COLUMNS = [f.name for f in FEATURES_SCHEMA]
 @dataclass
 class EncodeSummary:
     clips: int = 0
-    todo: int = 0
+    todo: int = 0                    # clips without features and without a recorded failure
     written: int = 0
     failed: int = 0
     wall_s: float = 0.0
@@ -97,6 +97,9 @@ def run_encode(cfg: Config, store: str) -> EncodeSummary:
     features = Table(store, "features", FEATURES_SCHEMA)
     features.clean_temp()
     done = set(features.read(columns=["clip_id"]).column("clip_id").to_pylist())
+    if not fc.retry_errors:
+        errs = Table(store, "errors", ERRORS_SCHEMA).read(columns=["clip_id", "stage"]).to_pylist()
+        done |= {e["clip_id"] for e in errs if e["clip_id"] and e["stage"].startswith("features.")}
     todo = [c for c in clips if c["clip_id"] not in done]
     summary.clips, summary.todo = len(clips), len(todo)
     write_null_text(cfg, store)

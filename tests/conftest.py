@@ -24,3 +24,13 @@ def ray_local():
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """Tiny random Qwen2.5-VL / Wan VAE / umT5 built from the real config classes, saved and reloaded."""
+    from semanticgen.encoders.tiny_models import build_all
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    build_all(str(root))
+    return str(root)

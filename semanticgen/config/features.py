@@ -51,6 +51,7 @@ class FeaturesConfig:
     caption_min_new_tokens: int = 1
     caption_max_pixels: int = 256 * 28 * 28
     text_max_length: int = 512
+    retry_errors: bool = False           # re-run clips that failed before (default: only missing clips run)
     decode: StageResources = field(default_factory=lambda: StageResources(batch_size=2, actors=1))
     captioner_stage: StageResources = field(default_factory=StageResources)
     semantic_stage: StageResources = field(default_factory=StageResources)
