@@ -1,0 +1,106 @@
+"""Which metrics run, from what: frame-only metrics always; weight-based ones only from local weights.
+
+A :class:`Metric` splits into ``prepare(frames) -> state`` (per-frame state indexed on axis
+0: the frames themselves, or per-frame model features/scores, computed ONCE per video) and
+``score(state_slice) -> float``. Clip splitting (VBench-Long) and drift then only slice
+the state, so a model sees every frame once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..config.evaluate import METRICS, EvaluateConfig
+from .aesthetic import aesthetic_score, frame_aesthetic, load_laion_head
+from .consistency import consistency_score
+from .flicker import temporal_flickering
+from .smoothness import linear_interp_smoothness
+
+log = logging.getLogger(__name__)
+
+# metric → weights entries (evaluate.weights.<name>) it needs
+NEEDS: Dict[str, Tuple[str, ...]] = {
+    "temporal_flickering": (),
+    "linear_interp_smoothness": (),
+    "subject_consistency": ("dino",),
+    "background_consistency": ("clip_b32",),
+    "aesthetic_quality": ("clip_l14", "laion_head"),
+    "motion_smoothness": ("amt_s",),
+    "imaging_quality": ("musiq",),
+}
+# VBench metrics whose networks have no transformers class: never computed in this build.
+UNSUPPORTED: Dict[str, str] = {"motion_smoothness": "AMT-S", "imaging_quality": "MUSIQ"}
+VBENCH = ("temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
+          "motion_smoothness", "imaging_quality")
+assert set(NEEDS) == set(METRICS)
+
+
+@dataclass
+class Metric:
+    name: str
+    min_frames: int                          # frames ``score`` needs
+    prepare: Callable[[np.ndarray], Any]     # uint8 (T, H, W, 3) → per-frame state (len T)
+    score: Callable[[Any], float]            # state[a:b] → value
+
+    @property
+    def vbench(self) -> bool:
+        return self.name in VBENCH
+
+
+def _identity(frames):
+    return frames
+
+
+def resolve_device(ecfg: EvaluateConfig, device: Optional[str] = None) -> str:
+    if device:
+        return device
+    return "cuda" if ecfg.num_gpus > 0 and torch.cuda.is_available() else "cpu"
+
+
+def missing_reason(ecfg: EvaluateConfig, name: str) -> Optional[str]:
+    """Why ``name`` cannot run with this config (``None``: it can)."""
+    missing = [w for w in NEEDS[name] if getattr(ecfg.weights, w) is None]
+    if missing:
+        return f"no local weights (evaluate.weights.{', evaluate.weights.'.join(missing)})"
+    if name in UNSUPPORTED:
+        return (f"weights given but {UNSUPPORTED[name]} is not supported in this build "
+                f"(no transformers class); use VBench itself for {name}")
+    return None
+
+
+def build_metrics(ecfg: EvaluateConfig, device: Optional[str] = None) -> Tuple[List[Metric], Dict[str, str]]:
+    """Load what ``ecfg.metrics`` asks for. Returns ``(runnable metrics, {not computed: reason})``."""
+    device = resolve_device(ecfg, device)
+    w, fb = ecfg.weights, ecfg.frame_batch
+    runnable: List[Metric] = []
+    skipped: Dict[str, str] = {}
+    for name in ecfg.metrics:
+        reason = missing_reason(ecfg, name)
+        if reason:
+            skipped[name] = reason
+            (log.warning if name in UNSUPPORTED and "not supported" in reason else log.info)("%s: %s", name, reason)
+            continue
+        runnable.append(_build_one(name, w, device, fb))
+    return runnable, skipped
+
+
+def _build_one(name: str, w, device: str, fb: int) -> Metric:
+    from .encoders import ClipEncoder, DinoEncoder
+
+    if name == "temporal_flickering":
+        return Metric(name, 2, _identity, temporal_flickering)
+    if name == "linear_interp_smoothness":
+        return Metric(name, 3, _identity, linear_interp_smoothness)
+    if name == "subject_consistency":
+        return Metric(name, 2, DinoEncoder.load(w.dino, device, fb).encode, consistency_score)
+    if name == "background_consistency":
+        return Metric(name, 2, ClipEncoder.load(w.clip_b32, device, fb, "weights.clip_b32").encode, consistency_score)
+    if name == "aesthetic_quality":
+        enc = ClipEncoder.load(w.clip_l14, device, fb, "weights.clip_l14")
+        head = load_laion_head(w.laion_head, enc.embed_dim)
+        return Metric(name, 1, lambda frames: frame_aesthetic(enc.encode(frames), head), aesthetic_score)
+    raise ValueError(f"metric {name!r} has no implementation")
