@@ -20,6 +20,8 @@ VISUAL_PREFIXES = ("model.visual.", "visual.")
 
 def sample_times(start_s: float, end_s: float, fps: float) -> np.ndarray:
     """Uniform sample times at ``fps`` over [start, end), an even count ≥ 2 (temporal patch 2)."""
+    if not (end_s > start_s and fps > 0):
+        raise ValueError(f"sample_times: need end_s > start_s and fps > 0, got [{start_s}, {end_s}) at {fps} fps")
     n = max(2, int(np.floor((end_s - start_s) * fps + 1e-6)))
     n -= n % 2
     step = (end_s - start_s) / n
@@ -41,7 +43,11 @@ class SemanticEncoder:
         config = AutoConfig.from_pretrained(path)
         vision_cfg = getattr(config, "vision_config", config)
         tower = Qwen2_5_VisionTransformerPretrainedModel._from_config(vision_cfg, dtype=dtype)
-        missing, unexpected = tower.load_state_dict(load_prefixed(path, VISUAL_PREFIXES), strict=False)
+        try:
+            state = load_prefixed(path, VISUAL_PREFIXES)       # full Qwen2.5-VL checkpoint: its visual.* only
+        except KeyError:
+            state = load_prefixed(path, ("",))                  # a standalone tower checkpoint
+        missing, unexpected = tower.load_state_dict(state, strict=False)
         if missing:
             raise KeyError(f"vision tower weights missing from {path}: {missing[:5]}")
         return cls(tower, cls.load_processor(path, min_pixels, max_pixels), device, dtype)
@@ -79,6 +85,8 @@ class SemanticEncoder:
 
 def preprocess_frames(processor, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
     """uint8 (T, H, W, 3) → (pixel_values_videos, video_grid_thw) via the official processor."""
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0 or frames.dtype != np.uint8:
+        raise ValueError(f"semantic frames must be uint8 (T>0, H, W, 3), got {frames.dtype} {tuple(frames.shape)}")
     if frames.shape[0] % 2:
         frames = np.concatenate([frames, frames[-1:]], axis=0)      # temporal patch of 2
     out = processor(videos=[torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)],

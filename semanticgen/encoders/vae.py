@@ -66,6 +66,9 @@ class VideoVAE:
     @torch.no_grad()
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """(3, 1+4k, H, W) in [-1, 1] → normalised latents (16, 1+k, H/8, W/8) float32 (posterior mode)."""
+        t, h, w = video.shape[1:] if video.ndim == 4 else (0, 0, 0)
+        if video.ndim != 4 or video.shape[0] != 3 or (t - 1) % 4 or h % 8 or w % 8:
+            raise ValueError(f"VAE video must be (3, 1+4k, H, W) with H, W multiples of 8, got {tuple(video.shape)}")
         x = video[None].to(self.device, self.dtype)
         z = self.vae.encode(x).latent_dist.mode().float().cpu()
         return ((z - self.mean) / self.std)[0]
