@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from .evaluate import EvaluateConfig
 from .features import FeaturesConfig
+from .generate import GenerateConfig
 from .ingest import IngestConfig
 from .models import ModelsConfig
 from .runtime import MLflowConfig, RayConfig, RunConfig
@@ -21,4 +22,5 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)

@@ -44,30 +44,59 @@ def pad_to_even(frames: np.ndarray) -> np.ndarray:
     return np.pad(frames, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="edge")
 
 
+class VideoWriter:
+    """Streaming H.264 (yuv420p) mp4 writer: append frame chunks, memory stays bounded.
+
+    ``with VideoWriter(path, fps) as w: w.write(frames_chunk)``; odd sizes are padded like ``pad_to_even``.
+    """
+
+    def __init__(self, path: PathLike, fps: float, crf: int = 18, preset: str = "medium"):
+        if not fps or fps <= 0:
+            raise ValueError(f"write_video: fps must be > 0, got {fps!r}")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.rate, self.crf, self.preset = Fraction(fps).limit_denominator(1001), crf, preset
+        self.out = av.open(str(self.path), mode="w")
+        self.stream = None
+        self.frames = 0
+
+    def write(self, frames) -> None:
+        arr = pad_to_even(_check_frames(frames))
+        if self.stream is None:
+            st = self.out.add_stream("libx264", rate=self.rate)
+            st.width, st.height, st.pix_fmt = arr.shape[2], arr.shape[1], "yuv420p"
+            st.options = {"crf": str(int(self.crf)), "preset": self.preset}
+            self.stream = st
+        for i in range(arr.shape[0]):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[i]), format="rgb24")
+            for pkt in self.stream.encode(vf):
+                self.out.mux(pkt)
+        self.frames += arr.shape[0]
+
+    def close(self) -> Path:
+        if self.stream is not None:
+            for pkt in self.stream.encode():
+                self.out.mux(pkt)
+        self.out.close()
+        return self.path
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_video(path: PathLike, frames, fps: float, crf: int = 18, preset: str = "medium") -> Path:
     """Encode ``frames`` (uint8 RGB ``(T, H, W, 3)``) as H.264 yuv420p mp4 at ``fps``.
 
     ``crf`` is the x264 quality (0 lossless-ish luma, 18 visually lossless, 23 default).
     Returns the path. The parent folder is created if missing.
     """
-    arr = pad_to_even(_check_frames(frames))
-    if not fps or fps <= 0:
-        raise ValueError(f"write_video: fps must be > 0, got {fps!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate = Fraction(fps).limit_denominator(1001)
-    t, h, w, _ = arr.shape
-    with av.open(str(path), mode="w") as out:
-        st = out.add_stream("libx264", rate=rate)
-        st.width, st.height, st.pix_fmt = w, h, "yuv420p"
-        st.options = {"crf": str(int(crf)), "preset": preset}
-        for i in range(t):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[i]), format="rgb24")
-            for pkt in st.encode(vf):
-                out.mux(pkt)
-        for pkt in st.encode():
-            out.mux(pkt)
-    return path
+    arr = _check_frames(frames)
+    with VideoWriter(path, fps, crf, preset) as w:
+        w.write(arr)
+    return Path(path)
 
 
 def read_video(path: PathLike, max_frames: Optional[int] = None) -> Tuple[np.ndarray, float]:

@@ -1,0 +1,112 @@
+"""Text → video with the trained models (no Ray here; ``pipelines/generate.py`` wraps it in Ray Data).
+
+1. Text encoder: prompt → embedding (and the empty prompt for CFG).
+2. Semantic DiT (full attention over all z_sem tokens): noise → z_sem, Euler + text CFG.
+3. Latent DiT (full attention for short videos, Swin for long ones) with z_sem in context: noise → latents.
+4. Wan VAE decode in temporal chunks of ``decode_chunk`` latent frames, streamed into the mp4
+   (memory stays bounded for 60 s videos). Each chunk after the first is decoded with one latent frame of
+   causal context, whose output frame is dropped.
+Everything is deterministic for a given seed (CPU; per-stage ``torch.Generator`` seeded from it).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional
+
+import torch
+from safetensors.torch import load_file
+
+from ..config import Config
+from ..encoders.text import TextEncoder
+from ..encoders.vae import VideoVAE
+from ..flow import euler_sample
+from ..models import Compressor, LatentDiT, SemanticDiT
+from ..train.state import EMA_FILE, MODEL, split_prefixed
+from ..video.mp4 import VideoWriter
+from .shapes import latent_shape, semantic_grid
+
+
+def _weights(checkpoint: str, use_ema: bool) -> dict:
+    ema = os.path.join(checkpoint, EMA_FILE)
+    model = load_file(os.path.join(checkpoint, MODEL))
+    if use_ema and os.path.exists(ema):
+        model.update(load_file(ema))           # EMA holds parameters; buffers come from the model file
+    return model
+
+
+class SemanticGenPipeline:
+    def __init__(self, cfg: Config, latent_ckpt: str, semantic_ckpt: Optional[str], device: str = "cpu"):
+        from pipelines.train.stage1 import compressor_in_dim
+
+        mc, fc, gc = cfg.models, cfg.features, cfg.generate
+        self.cfg, self.device = cfg, device
+        w1 = _weights(latent_ckpt, gc.use_ema)
+        self.compressor = Compressor(compressor_in_dim(cfg), mc.compressor.out_dim)
+        self.compressor.load_state_dict(split_prefixed(w1, "compressor"))
+        dit_sd = split_prefixed(w1, "latent_dit")
+        self.latent_dits = {}
+        for mode in ("full", "swin"):
+            dcfg = dataclasses.replace(mc.latent_dit, attention=mode)
+            m = LatentDiT(dcfg, mc.latent_channels, self.compressor.z_dim, mc.text_dim, mc.attn_backend)
+            m.load_state_dict(dit_sd)
+            self.latent_dits[mode] = m.to(device).eval()
+        self.semantic_dit = None
+        if semantic_ckpt:
+            self.semantic_dit = SemanticDiT(mc.semantic_dit, self.compressor.z_dim, mc.text_dim, mc.attn_backend)
+            self.semantic_dit.load_state_dict(split_prefixed(_weights(semantic_ckpt, gc.use_ema), "semantic_dit"))
+            self.semantic_dit.to(device).eval()
+        self.text_encoder = TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
+                                                        device=device)
+        self.vae = VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=device)
+        self.null_text, self.null_mask = self.text_encoder.encode([""])
+
+    def _gen(self, seed: int, offset: int) -> torch.Generator:
+        return torch.Generator().manual_seed(seed * 1009 + offset)
+
+    @torch.no_grad()
+    def z_sem(self, text, mask, grid, seed: int) -> torch.Tensor:
+        if self.semantic_dit is None:
+            raise RuntimeError("no semantic DiT checkpoint: pass one, or render from given z_sem (--z-sem)")
+        noise = torch.randn((1, *grid, self.compressor.z_dim), generator=self._gen(seed, 1)).to(self.device)
+        fl, dit = self.cfg.models.flow, self.semantic_dit
+        return euler_sample(lambda z, t: dit(z, t, text, mask), noise, fl.steps, fl.shift,
+                            lambda z, t: dit(z, t, self.null_text, self.null_mask), self.cfg.generate.semantic_cfg_scale)
+
+    @torch.no_grad()
+    def latents(self, z_sem, text, mask, shape, seed: int, attention: str) -> torch.Tensor:
+        noise = torch.randn((1, *shape), generator=self._gen(seed, 2)).to(self.device)
+        fl, dit = self.cfg.models.flow, self.latent_dits[attention]
+        return euler_sample(lambda x, t: dit(x, t, text, mask, z_sem), noise, fl.steps, fl.shift,
+                            lambda x, t: dit(x, t, self.null_text, self.null_mask, z_sem),
+                            self.cfg.generate.latent_cfg_scale)
+
+    def decode_to_mp4(self, latents: torch.Tensor, path: str, fps: float) -> int:
+        chunk = self.cfg.generate.decode_chunk
+        T = latents.shape[2]
+        with VideoWriter(path, fps) as w:
+            for s in range(0, T, chunk):
+                ctx = 1 if s > 0 else 0
+                frames = self.vae.decode(latents[0, :, s - ctx: min(T, s + chunk)])
+                w.write(frames[1:] if ctx else frames)
+            return w.frames
+
+    def generate(self, prompt: str, out_path: str, seed: int, num_frames: int, height: int, width: int,
+                 long: bool = False, z_sem: Optional[torch.Tensor] = None) -> dict:
+        text, mask = self.text_encoder.encode([prompt])
+        text, mask = text.to(self.device), mask.to(self.device)
+        if z_sem is None:
+            z_sem = self.z_sem(text, mask, semantic_grid(self.cfg, height, width, num_frames), seed)
+        attention = "swin" if long else self.cfg.models.latent_dit.attention
+        lat = self.latents(z_sem.to(self.device), text, mask, latent_shape(self.cfg, height, width, num_frames),
+                           seed, attention)
+        frames = self.decode_to_mp4(lat, out_path, self.cfg.features.vae_fps)
+        if self.cfg.generate.save_latents:
+            torch.save({"z_sem": z_sem.cpu(), "latents": lat.cpu()}, os.path.splitext(out_path)[0] + ".pt")
+        return {"path": out_path, "frames": frames, "attention": attention, "z_sem_shape": list(z_sem.shape),
+                "latent_shape": list(lat.shape)}
+
+    def compress(self, sem_features: torch.Tensor) -> torch.Tensor:
+        """Raw semantic-encoder features (T', H', W', D) → z_sem (1, T', H', W', d): the compressor's μ."""
+        _, mu, _ = self.compressor(sem_features.float()[None], sample=False)
+        return mu
