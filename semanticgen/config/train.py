@@ -14,6 +14,7 @@ PARALLEL = ("ddp", "fsdp")
 class TrainConfig:
     num_workers: int = 1
     use_gpu: bool = False
+    cpus_per_worker: float = 1.0         # leave CPUs for Ray Data (reading/decoding) on small machines
     batch_size: int = 2                  # per worker, per micro-step
     grad_accum: int = 1
     max_steps: int = 100                 # optimizer steps
@@ -40,6 +41,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         check(self.num_workers >= 1, "num_workers", "must be >= 1")
+        check(self.cpus_per_worker > 0, "cpus_per_worker", "must be > 0")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
         check(self.grad_accum >= 1, "grad_accum", "must be >= 1")
         check(self.max_steps >= 1, "max_steps", "must be >= 1")
