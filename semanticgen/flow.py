@@ -5,7 +5,7 @@ Sampling: Euler from t=1 to 0 on a shifted schedule, with classifier-free guidan
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 
@@ -50,24 +50,45 @@ def timesteps(steps: int, shift: float = 1.0, device=None) -> torch.Tensor:
 
 
 VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Shape = Union[Sequence[int], torch.Size]
 
 
 @torch.no_grad()
-def euler_sample(cond_fn: VelocityFn, noise: torch.Tensor, steps: int, shift: float = 1.0,
-                 uncond_fn: Optional[VelocityFn] = None, cfg_scale: float = 1.0) -> torch.Tensor:
-    """Integrate dz = v dt from t=1 (``noise``) to t=0.
+def euler_sample(cond_fn: VelocityFn, noise: Union[torch.Tensor, Shape], steps: int, shift: float = 1.0,
+                 uncond_fn: Optional[VelocityFn] = None, cfg_scale: float = 1.0, *,
+                 sem_uncond_fn: Optional[VelocityFn] = None, sem_cfg_scale: float = 1.0,
+                 generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.float32,
+                 device=None) -> torch.Tensor:
+    """Integrate dz = v dt from t=1 (noise) to t=0 on the ``shift``-ed schedule; returns z at t=0.
 
-    ``cond_fn(z, t)`` / ``uncond_fn(z, t)`` return velocities (``t`` has shape (B,)). With
-    ``cfg_scale != 1`` and an ``uncond_fn``: v = v_u + s·(v_c − v_u).
+    ``noise`` is the starting tensor, or a shape to draw it from N(0, I) with ``generator`` (then
+    moved to ``device``). ``cond_fn(z, t)`` returns the fully conditioned velocity (``t`` (B,)).
+    Classifier-free guidance:
+
+    - text only: ``uncond_fn`` drops the text → v = v_u + s·(v_c − v_u), s = ``cfg_scale``;
+    - text and the semantic condition (latent DiT): ``uncond_fn`` drops the text but keeps z_sem,
+      ``sem_uncond_fn`` drops both → v = v_∅ + s_sem·(v_sem − v_∅) + s·(v_c − v_sem).
+
+    A scale of 1 switches its term off (that branch is not evaluated).
     """
+    if not torch.is_tensor(noise):
+        noise = torch.randn(tuple(noise), generator=generator, dtype=dtype)
+        noise = noise.to(device) if device is not None else noise
+    use_text = uncond_fn is not None and cfg_scale != 1.0
+    use_sem = sem_uncond_fn is not None and sem_cfg_scale != 1.0
+    if use_sem and uncond_fn is None:
+        raise ValueError("semantic guidance needs uncond_fn (text dropped, z_sem kept) as well")
     z = noise
     ts = timesteps(steps, shift, device=noise.device)
     for i in range(steps):
         t, t_next = ts[i], ts[i + 1]
         tb = t.expand(z.shape[0])
         v = cond_fn(z, tb)
-        if uncond_fn is not None and cfg_scale != 1.0:
-            v_u = uncond_fn(z, tb)
-            v = v_u + cfg_scale * (v - v_u)
+        if use_text or use_sem:
+            v_sem = uncond_fn(z, tb)
+            v = v_sem + cfg_scale * (v - v_sem)
+            if use_sem:
+                v_none = sem_uncond_fn(z, tb)
+                v = v + (sem_cfg_scale - 1.0) * (v_sem - v_none)
         z = z + (t_next - t) * v
     return z

@@ -57,3 +57,22 @@ def test_same_function_as_diffusers_wan_transformer(tmp_path):
         ref = wan(x, t * 1000, text, return_dict=False)[0]
         out = ours(x, t, text)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_init_from_original_wan_names_reports_new_and_unused(tmp_path):
+    """An original-format Wan2.1 file (our names, no z_sem projection, extra I2V tensors)."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    wan_like = LatentDiT(DiTConfig(size="tiny"), 4, None, 16)        # no sem_embedding, like Wan2.1
+    state = {k: v.clone() for k, v in wan_like.state_dict().items()}
+    state["img_emb.proj.1.weight"] = torch.zeros(3, 3)                  # Wan2.1-I2V image projection
+    save_file(state, str(tmp_path / "wan.safetensors"))
+    ours = LatentDiT(DiTConfig(size="tiny"), 4, 6, 16)
+    rep = init_from_pretrained(ours, str(tmp_path / "wan.safetensors"))
+    assert sorted(rep.missing) == ["sem_embedding.bias", "sem_embedding.weight"]
+    assert rep.unused == ["img_emb.proj.1.weight"] and not rep.shape_mismatch
+    assert len(rep.loaded) == len(state) - 1
+    for k in rep.loaded:
+        assert torch.equal(ours.state_dict()[k], state[k])
+    assert "new 2" in rep.summary() and "unused 1" in rep.summary()

@@ -50,10 +50,12 @@ class FlowConfig:
     logit_std: float = 1.0
     steps: int = 30                      # Euler steps at inference
     cfg_scale: float = 5.0               # text classifier-free guidance
+    sem_cfg_scale: float = 1.0           # latent DiT guidance on z_sem (flow.euler_sample; 1 = off)
 
     def validate(self) -> None:
         check(self.shift > 0, "shift", "must be > 0")
         check(self.steps >= 1, "steps", "must be >= 1")
+        check(self.sem_cfg_scale >= 0, "sem_cfg_scale", "must be >= 0")
 
 
 @dataclass

@@ -1,17 +1,20 @@
 """One attention wrapper: full or windowed (Swin) self-attention, FlashAttention or PyTorch SDPA.
 
 Tensors are ``(B, N, H, Dh)``. Windows are given as a :class:`WindowLayout` (token permutation +
-``cu_seqlens``), the same for every batch item. Backends compute the same function:
+``cu_seqlens``), the same for every batch item. An optional ``key_mask`` (B, Nk) bool (True = attend)
+drops padded text tokens or dropped z_sem tokens per sample; every query must keep ≥ 1 key.
+Backends compute the same function:
 
-- ``flash``: ``flash_attn_func`` (full) / ``flash_attn_varlen_func`` with ``cu_seqlens`` at window
-  boundaries (Swin); CUDA + fp16/bf16 only.
+- ``flash`` (flash-attn 2): ``flash_attn_func`` for full attention without a key mask, otherwise
+  ``flash_attn_varlen_func`` on packed sequences with ``cu_seqlens`` at window (and batch item)
+  boundaries, keys restricted to the masked-in ones; CUDA + fp16/bf16 only.
 - ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention``, one call per window for Swin.
 - ``auto``: flash when installed, on CUDA, in half precision; otherwise sdpa.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -55,15 +58,19 @@ class WindowLayout:
         return self.window_id[:, None] == self.window_id[None, :]
 
 
+def flash_usable(q: torch.Tensor) -> bool:
+    return HAS_FLASH and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
+
+
 def resolve_backend(backend: str, q: torch.Tensor) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"attention backend must be one of {BACKENDS}, got {backend!r}")
-    flash_ok = HAS_FLASH and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
-    if backend == "flash" and not flash_ok:
+    ok = flash_usable(q)
+    if backend == "flash" and not ok:
         raise RuntimeError("flash attention requested but flash-attn is not installed or inputs are not "
                            "CUDA fp16/bf16 (install the 'gpu' extra, or use models.attn_backend=sdpa)")
     if backend == "auto":
-        return "flash" if flash_ok else "sdpa"
+        return "flash" if ok else "sdpa"
     return backend
 
 
@@ -72,38 +79,66 @@ def _sdpa(q, k, v, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     return out.transpose(1, 2)
 
 
+def _cu(sizes: torch.Tensor) -> torch.Tensor:
+    return torch.cat([sizes.new_zeros(1), sizes.cumsum(0)]).to(torch.int32)
+
+
+def _flash_segments(q, k, v, q_sizes: Sequence[int], k_sizes: Sequence[int],
+                    key_mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """Segment s of the queries attends to segment s of the (masked-in) keys, per batch item.
+
+    ``q`` (B, Nq, H, D) and ``k``/``v`` (B, Nk, H, D) are already segment-major; ``q_sizes`` /
+    ``k_sizes`` are the segment lengths (same for every item). All (item, segment) pairs become one
+    packed ``flash_attn_varlen_func`` call.
+    """
+    B, Nq, H, D = q.shape
+    Nk, S = k.shape[1], len(q_sizes)
+    dev = q.device
+    qs = torch.tensor(q_sizes, device=dev).repeat(B)                           # (B·S,)
+    if key_mask is None:
+        ks = torch.tensor(k_sizes, device=dev).repeat(B)
+        kf, vf = k.reshape(B * Nk, H, D), v.reshape(B * Nk, H, D)
+    else:
+        seg = torch.repeat_interleave(torch.arange(S, device=dev), torch.tensor(k_sizes, device=dev))
+        ks = torch.zeros(B, S, dtype=torch.long, device=dev).index_add_(1, seg, key_mask.long()).reshape(-1)
+        keep = key_mask.reshape(-1)
+        kf, vf = k.reshape(B * Nk, H, D)[keep], v.reshape(B * Nk, H, D)[keep]
+    out = flash_attn_varlen_func(q.reshape(B * Nq, H, D), kf, vf, _cu(qs), _cu(ks), max(q_sizes), int(ks.max()))
+    return out.reshape(B, Nq, H, D)
+
+
 def full_attention(q, k, v, backend: str = "auto", key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Attention over all keys. ``key_mask`` (B, Nk) bool, True = attend (SDPA path only)."""
-    be = resolve_backend(backend, q) if key_mask is None else "sdpa"
+    """Attention of every query over all keys (``key_mask`` (B, Nk) bool, True = attend)."""
+    be = resolve_backend(backend, q)
     if be == "flash":
-        return flash_attn_func(q, k, v)
-    mask = None if key_mask is None else key_mask[:, None, None, :]
+        if key_mask is None:
+            return flash_attn_func(q, k, v)
+        return _flash_segments(q, k, v, [q.shape[1]], [k.shape[1]], key_mask.bool())
+    mask = None if key_mask is None else key_mask.bool()[:, None, None, :]
     return _sdpa(q, k, v, mask)
 
 
-def window_attention(q, k, v, layout: WindowLayout, backend: str = "auto") -> torch.Tensor:
+def window_attention(q, k, v, layout: WindowLayout, backend: str = "auto",
+                     key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Self-attention restricted to windows (each token attends only to tokens of its window)."""
     be = resolve_backend(backend, q)
-    B, N, H, D = q.shape
     qp, kp, vp = (x[:, layout.perm] for x in (q, k, v))
+    mp = None if key_mask is None else key_mask.bool()[:, layout.perm]
+    sizes = layout.sizes()
     if be == "flash":
-        cu = layout.cu_seqlens.to(q.device)
-        # batch items share the layout: offset cu_seqlens per item and flatten (B·N, H, D)
-        offs = (torch.arange(B, device=q.device, dtype=torch.int32) * N)[:, None]
-        cu_b = torch.cat([(cu[:-1][None] + offs).reshape(-1), cu.new_tensor([B * N])])
-        out = flash_attn_varlen_func(qp.reshape(B * N, H, D), kp.reshape(B * N, H, D), vp.reshape(B * N, H, D),
-                                     cu_b, cu_b, layout.max_seqlen, layout.max_seqlen)
-        out = out.reshape(B, N, H, D)
+        out = _flash_segments(qp, kp, vp, sizes, sizes, mp)
     else:
-        outs, start = [], 0
-        for n in layout.sizes():
-            sl = slice(start, start + n)
-            outs.append(_sdpa(qp[:, sl], kp[:, sl], vp[:, sl]))
-            start += n
-        out = torch.cat(outs, dim=1)
+        # split (not slicing): its backward is one concatenation, slicing's would scatter every
+        # window's gradient into a full-length zero tensor (quadratic in the number of windows)
+        parts = zip(*(x.split(sizes, dim=1) for x in (qp, kp, vp)))
+        masks = [None] * len(sizes) if mp is None else [m[:, None, None, :] for m in mp.split(sizes, dim=1)]
+        out = torch.cat([_sdpa(qw, kw, vw, m) for (qw, kw, vw), m in zip(parts, masks)], dim=1)
     return out[:, layout.inv]
 
 
-def masked_reference(q, k, v, layout: WindowLayout) -> torch.Tensor:
+def masked_reference(q, k, v, layout: WindowLayout, key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Brute force: full attention with the (N, N) same-window boolean mask (for tests)."""
-    return _sdpa(q, k, v, layout.mask().to(q.device))
+    mask = layout.mask().to(q.device)[None, None]
+    if key_mask is not None:
+        mask = mask & key_mask.bool()[:, None, None, :]
+    return _sdpa(q, k, v, mask)

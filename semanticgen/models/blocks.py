@@ -56,13 +56,16 @@ class SelfAttention(nn.Module):
         self.norm_k = RMSNorm(dim) if qk_norm else nn.Identity()
 
     def forward(self, x: torch.Tensor, angles: torch.Tensor, layout: Optional[WindowLayout],
-                backend: str) -> torch.Tensor:
+                backend: str, key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         B, N, _ = x.shape
         shape = (B, N, self.heads, self.head_dim)
         q = apply_rope(self.norm_q(self.q(x)).view(shape), angles)
         k = apply_rope(self.norm_k(self.k(x)).view(shape), angles)
         v = self.v(x).view(shape)
-        out = full_attention(q, k, v, backend) if layout is None else window_attention(q, k, v, layout, backend)
+        if layout is None:
+            out = full_attention(q, k, v, backend, key_mask=key_mask)
+        else:
+            out = window_attention(q, k, v, layout, backend, key_mask=key_mask)
         return self.o(out.reshape(B, N, -1))
 
 
@@ -98,9 +101,11 @@ class DiTBlock(nn.Module):
         self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim ** 0.5)
 
     def forward(self, x: torch.Tensor, segs: Segments, angles: torch.Tensor, ctx: torch.Tensor,
-                ctx_mask: Optional[torch.Tensor], layout: Optional[WindowLayout], backend: str) -> torch.Tensor:
+                ctx_mask: Optional[torch.Tensor], layout: Optional[WindowLayout], backend: str,
+                key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``key_mask`` (B, N) bool: tokens other tokens may attend to (None = all)."""
         segs = [(a, b, self.modulation.float() + e) for a, b, e in segs]
-        y = self.self_attn(modulate(self.norm1(x), segs, 0, 1), angles, layout, backend)
+        y = self.self_attn(modulate(self.norm1(x), segs, 0, 1), angles, layout, backend, key_mask)
         x = gated_add(x, y, segs, 2)
         x = x + self.cross_attn(self.norm3(x), ctx, ctx_mask, backend)
         y = self.ffn(modulate(self.norm2(x), segs, 3, 4))

@@ -50,10 +50,11 @@ class DiTTrunk(nn.Module):
     def text(self, text: torch.Tensor) -> torch.Tensor:
         return self.text_embedding(text)
 
-    def run_blocks(self, x, segs, angles, ctx, ctx_mask, layouts) -> torch.Tensor:
+    def run_blocks(self, x, segs, angles, ctx, ctx_mask, layouts, key_mask=None) -> torch.Tensor:
+        """Blocks in order; layer i uses ``layouts[i % len(layouts)]`` (None: full attention)."""
         for i, block in enumerate(self.blocks):
             layout = None if layouts is None else layouts[i % len(layouts)]
-            x = block(x, segs, angles, ctx, ctx_mask, layout, self.attn_backend)
+            x = block(x, segs, angles, ctx, ctx_mask, layout, self.attn_backend, key_mask)
         return x
 
 

@@ -9,6 +9,14 @@ tokens only.
 Attention ``full``: every token attends to every token. ``swin``: windows of ``T_w`` latent frames;
 odd layers shift windows by ``T_w/2`` (so the first and last windows are ragged); each window also
 holds the semantic tokens whose time position falls in its span (DESIGN §3).
+
+``LatentDiT(cfg: DiTConfig, latent_channels, sem_dim (compressor.z_dim; None = no z_sem), text_dim,
+attn_backend="auto")``;
+``forward(x_t (B,C,T,H,W), t (B,), text (B,L,Dt), text_mask (B,L) bool | None,
+z_sem (B,Ts,Hs,Ws,d) | None, sem_mask (B,Ts,Hs,Ws) or (B,Ts·Hs·Ws) bool | None) -> v (B,C,T,H,W)``.
+``sem_mask`` False hides a z_sem token from every other token (per sample): a sample with an
+all-False mask is computed exactly as with ``z_sem=None`` (semantic-condition dropout for CFG, or
+padded semantic grids).
 """
 from __future__ import annotations
 
@@ -60,7 +68,8 @@ class LatentDiT(DiTTrunk):
                 for s in (False, True)]
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
-                text_mask: Optional[torch.Tensor] = None, z_sem: Optional[torch.Tensor] = None) -> torch.Tensor:
+                text_mask: Optional[torch.Tensor] = None, z_sem: Optional[torch.Tensor] = None,
+                sem_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         B, C, T, H, W = x_t.shape
         if H % 2 or W % 2:
             raise ValueError(f"latent height/width must be even for 1x2x2 patches, got {H}x{W}")
@@ -71,20 +80,38 @@ class LatentDiT(DiTTrunk):
         pos = grid_positions(*grid, device=x.device)
         e_t, e0_t = self.time(t)
         segs = [(0, nv, e0_t)]
+        key_mask = None
         if z_sem is not None:
             if self.sem_embedding is None:
                 raise ValueError("this LatentDiT was built without semantic conditioning (sem_dim=None)")
+            if z_sem.dim() != 5 or z_sem.shape[0] != B:
+                raise ValueError(f"z_sem must be (B={B}, Ts, Hs, Ws, d), got {tuple(z_sem.shape)}")
             sem_grid = tuple(z_sem.shape[1:4])
             s = self.sem_embedding(z_sem.reshape(B, -1, z_sem.shape[-1]).to(x.dtype))
             x = torch.cat([x, s], dim=1)
             pos = torch.cat([pos, semantic_positions(sem_grid, grid, device=x.device)], dim=0)
             _, e0_0 = self.time(torch.zeros_like(t))
             segs.append((nv, x.shape[1], e0_0))
+            key_mask = self.key_mask(sem_mask, B, nv, x.shape[1] - nv, x.device)
+        elif sem_mask is not None:
+            raise ValueError("sem_mask given without z_sem")
         angles = rope_angles(pos, self.head_dim)
         ctx = self.text(text.to(x.dtype))
-        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), self.layouts(pos, grid[0]))
+        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), self.layouts(pos, grid[0]), key_mask)
         out = self.head(x[:, :nv], e_t)                 # VAE tokens only
         return self.unpatchify(out, grid)
+
+    @staticmethod
+    def key_mask(sem_mask: Optional[torch.Tensor], B: int, nv: int, ns: int, device) -> Optional[torch.Tensor]:
+        """(B, nv + ns) attention key mask: VAE tokens always visible, z_sem tokens per ``sem_mask``."""
+        if sem_mask is None:
+            return None
+        m = sem_mask.reshape(B, -1).bool().to(device)
+        if m.shape[1] != ns:
+            raise ValueError(f"sem_mask has {m.shape[1]} tokens per sample, z_sem has {ns}")
+        if bool(m.all()):
+            return None
+        return torch.cat([torch.ones(B, nv, dtype=torch.bool, device=device), m], dim=1)
 
     def unpatchify(self, out: torch.Tensor, grid) -> torch.Tensor:
         B = out.shape[0]

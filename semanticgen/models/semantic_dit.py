@@ -1,6 +1,8 @@
 """Semantic DiT (paper §4.2.3): text → compressed semantic features z_sem, full attention.
 
 Input/output (B, Ts, Hs, Ws, d): each z_sem token is one 1×1×1 patch with integer 3D RoPE positions.
+``SemanticDiT(cfg: DiTConfig, z_dim, text_dim, attn_backend="auto")``;
+``forward(z_t (B,Ts,Hs,Ws,d), t (B,), text (B,L,Dt), text_mask (B,L) bool | None) -> v (B,Ts,Hs,Ws,d)``.
 """
 from __future__ import annotations
 
