@@ -35,7 +35,7 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
     """Parse CLI args and load the config (plus ``extra(args)`` overrides derived from job flags);
     exit 2 naming the field on a bad config."""
     setup_env()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)    # overrides may come before or after the flags
     try:
         cfg = load_config(args.config, [*args.overrides, *(extra(args) if extra else [])])
     except ConfigError as e:

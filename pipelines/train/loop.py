@@ -42,11 +42,20 @@ class _MlflowBuffer:
         self.rows: List[tuple] = []
         self.client = None
         self.run_id = run_id
+        self.monitor = None
         if enabled and run_id:
             from mlflow.tracking import MlflowClient
 
             from semanticgen.tracking import tracking_uri
             self.client = MlflowClient(tracking_uri(cfg))
+            try:   # CPU/GPU/memory system metrics of the rank-0 worker (needs psutil; pynvml for GPUs)
+                from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+                self.monitor = SystemMetricsMonitor(run_id, sampling_interval=10, resume_logging=True,
+                                                    tracking_uri=tracking_uri(cfg))
+                self.monitor.start()
+            except Exception:  # noqa: BLE001 - system metrics are optional
+                self.monitor = None
 
     def add(self, step: int, metrics: Dict[str, float]) -> None:
         if self.client:
@@ -62,6 +71,10 @@ class _MlflowBuffer:
         for i in range(0, len(ms), 900):
             self.client.log_batch(self.run_id, metrics=ms[i:i + 900])
         self.rows.clear()
+
+    def close(self) -> None:
+        if self.monitor is not None:
+            self.monitor.finish()
 
 
 def train_loop_per_worker(loop_cfg: dict) -> None:
@@ -152,6 +165,7 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
             if seen == 0:
                 raise RuntimeError("the training dataset shard is empty (fewer rows than workers × batch_size?)")
             continue
+    mlf.close()
     if loop_cfg.get("artifacts_dir"):
         _finalize(task, cfg, model, ema, rank, loop_cfg["artifacts_dir"])
 
