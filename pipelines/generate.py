@@ -41,6 +41,8 @@ class GenerateStage:
         from semanticgen.inference.pipeline import SemanticGenPipeline
 
         device = "cuda" if cfg.generate.num_gpus > 0 and torch.cuda.is_available() else "cpu"
+        if device == "cpu":      # a fixed thread count keeps CPU float reductions (and so videos) reproducible
+            torch.set_num_threads(max(1, int(cfg.generate.num_cpus)))
         self.pipe = SemanticGenPipeline(cfg, latent_ckpt, semantic_ckpt, device)
         self.out_dir = out_dir
 

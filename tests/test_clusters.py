@@ -279,7 +279,8 @@ def test_local_tracking_uri_expands_on_the_node(monkeypatch, tmp_path):
     from ray._private.utils import update_envs
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "unset")       # recorded, so teardown restores the original state
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
     update_envs({"MLFLOW_TRACKING_URI": load(RUNTIME_ENVS[0])["env_vars"]["MLFLOW_TRACKING_URI"]})
     assert os.environ["MLFLOW_TRACKING_URI"] == f"sqlite:///{tmp_path}/semanticgen-out/mlflow.db"
 

@@ -20,7 +20,7 @@ def trained(ray_local, tiny_model_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("e2e")
     movie_with_cuts(d / "movie.mp4", [110, 115, 110, 120], fps=25.0, seed=5)   # 4.4-4.8 s shots
     work = str(d / "work")
-    common = [f"run.work_dir={work}", "train.num_workers=2", "train.batch_size=1", "train.max_steps=30",
+    common = [f"run.work_dir={work}", f"mlflow.tracking_uri=sqlite:///{work}/mlflow.db", "train.num_workers=2", "train.batch_size=1", "train.max_steps=30",
               "train.report_every=10", "train.checkpoint_every=30", "ray.progress_bars=false"]
     cfg = load_config("tiny", [*common, f"features.models_dir={tiny_model_dir}", "ingest.max_clip_s=5"])
     store = str(d / "store")
