@@ -47,13 +47,18 @@ def gated_add(x: torch.Tensor, y: torch.Tensor, segs: Segments, gate_i: int) -> 
     return torch.cat(parts, dim=1)
 
 
-class SelfAttention(nn.Module):
+class _Attention(nn.Module):
+    """q, k, v, o projections with optional RMS qk-norm (Wan2.1 names)."""
+
     def __init__(self, dim: int, heads: int, qk_norm: bool = True):
         super().__init__()
         self.heads, self.head_dim = heads, dim // heads
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.norm_q = RMSNorm(dim) if qk_norm else nn.Identity()
         self.norm_k = RMSNorm(dim) if qk_norm else nn.Identity()
+
+
+class SelfAttention(_Attention):
 
     def forward(self, x: torch.Tensor, angles: torch.Tensor, layout: Optional[WindowLayout],
                 backend: str, key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -69,13 +74,7 @@ class SelfAttention(nn.Module):
         return self.o(out.reshape(B, N, -1))
 
 
-class CrossAttention(nn.Module):
-    def __init__(self, dim: int, heads: int, qk_norm: bool = True):
-        super().__init__()
-        self.heads, self.head_dim = heads, dim // heads
-        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
-        self.norm_q = RMSNorm(dim) if qk_norm else nn.Identity()
-        self.norm_k = RMSNorm(dim) if qk_norm else nn.Identity()
+class CrossAttention(_Attention):
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor, ctx_mask: Optional[torch.Tensor],
                 backend: str) -> torch.Tensor:
