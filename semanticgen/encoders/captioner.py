@@ -58,6 +58,8 @@ class Captioner:
         path = resolve_local(name_or_path)
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, dtype=dtype)
         processor = AutoProcessor.from_pretrained(path)
+        if hasattr(processor, "video_processor"):
+            processor.video_processor.cap_pixels_per_frame = True   # qwen-vl-utils' per-frame pixel cap
         return cls(model, processor, device=device, **kwargs)
 
     @torch.no_grad()
