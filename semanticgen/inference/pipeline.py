@@ -27,6 +27,13 @@ from ..video.mp4 import VideoWriter
 from .shapes import latent_shape, semantic_grid
 
 
+def deterministic_kernels() -> None:
+    """Same seed → same video: no autotuned or alignment-dependent kernels (oneDNN on CPU, cuDNN autotune)."""
+    torch.backends.mkldnn.enabled = False
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
 def _weights(checkpoint: str, use_ema: bool) -> dict:
     ema = os.path.join(checkpoint, EMA_FILE)
     model = load_file(os.path.join(checkpoint, MODEL))
@@ -41,6 +48,7 @@ class SemanticGenPipeline:
 
         mc, fc, gc = cfg.models, cfg.features, cfg.generate
         self.cfg, self.device = cfg, device
+        deterministic_kernels()
         w1 = _weights(latent_ckpt, gc.use_ema)
         self.compressor = Compressor(compressor_in_dim(cfg), mc.compressor.out_dim)
         self.compressor.load_state_dict(split_prefixed(w1, "compressor"))
