@@ -83,26 +83,39 @@ def test_generation_job_writes_the_requested_videos(trained, tmp_path):
 
 
 def test_generation_is_deterministic_per_seed(trained, tmp_path):
-    """Two separately loaded pipelines: same seed → identical frames; another seed → different frames."""
+    """Two separately loaded pipelines: same seed → same latents and video; another seed → a different one.
+
+    The latents are compared to float rounding and the decoded mp4 frames to within codec noise: CPU BLAS
+    results may differ in the last bit with memory alignment (bitwise: run with MKL_CBWR=COMPATIBLE), which
+    H.264's mode decisions can turn into visible changes in one frame.
+    """
     import torch
 
     from pipelines.encode_semantic import latest_checkpoint
     from semanticgen.inference.pipeline import SemanticGenPipeline
 
-    cfg = trained["cfg"]
+    cfg = load_config("tiny", [*trained["common"], f"features.models_dir={trained['models']}",
+                               "generate.save_latents=true"])
     root = os.path.join(trained["work"], "ray_results")
     lat, sem = latest_checkpoint(root, "s1"), latest_checkpoint(root, "s2")
-    torch.set_num_threads(1)
-    mkldnn = torch.backends.mkldnn.enabled                # the pipeline turns off non-deterministic kernels
-    request_cleanup = lambda: setattr(torch.backends.mkldnn, "enabled", mkldnn)   # noqa: E731
-    first = SemanticGenPipeline(cfg, lat, sem)
-    first.generate("a red kite over a green hill", str(tmp_path / "x8.mp4"), 8, 17, 48, 80)   # state must not leak
-    first.generate("a red kite over a green hill", str(tmp_path / "x7.mp4"), 7, 17, 48, 80)
-    SemanticGenPipeline(cfg, lat, sem).generate("a red kite over a green hill", str(tmp_path / "y7.mp4"), 7, 17, 48, 80)
-    request_cleanup()
-    x7, x8, y7 = (read_video(tmp_path / f)[0] for f in ("x7.mp4", "x8.mp4", "y7.mp4"))
-    assert np.array_equal(x7, y7)
-    assert not np.array_equal(x7, x8)
+    threads, mkldnn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    try:
+        torch.set_num_threads(1)
+        first = SemanticGenPipeline(cfg, lat, sem)
+        prompt = "a red kite over a green hill"
+        first.generate(prompt, str(tmp_path / "x8.mp4"), 8, 17, 48, 80)      # state must not leak between calls
+        first.generate(prompt, str(tmp_path / "x7.mp4"), 7, 17, 48, 80)
+        SemanticGenPipeline(cfg, lat, sem).generate(prompt, str(tmp_path / "y7.mp4"), 7, 17, 48, 80)
+    finally:
+        torch.set_num_threads(threads)
+        torch.backends.mkldnn.enabled = mkldnn
+    lx7, ly7, lx8 = (torch.load(tmp_path / f, weights_only=True) for f in ("x7.pt", "y7.pt", "x8.pt"))
+    for k in ("z_sem", "latents"):
+        torch.testing.assert_close(lx7[k], ly7[k], rtol=1e-5, atol=1e-5)
+    assert (lx7["latents"] - lx8["latents"]).abs().mean() > 0.1
+    x7, x8, y7 = (read_video(tmp_path / f)[0].astype(np.int16) for f in ("x7.mp4", "x8.mp4", "y7.mp4"))
+    assert np.abs(x7 - y7).mean() < 1.0 and (x7 == y7).mean() > 0.9
+    assert np.abs(x7 - x8).mean() > 5 * max(np.abs(x7 - y7).mean(), 0.2)
 
 
 def test_long_generation_uses_swin_and_requested_length(trained, tmp_path):
