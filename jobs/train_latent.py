@@ -30,14 +30,20 @@ def report(result, cfg) -> None:
     print(f"MLflow run: {result.mlflow_run_id}   UI: {ui_hint(cfg)}")
 
 
-def main(argv=None) -> int:
-    args, cfg = parse(train_parser(__doc__), argv, extra=models_override)
+def run_stage(doc: str, make_task, argv=None) -> int:
+    """Shared body of the training jobs: parse, start/join Ray, train ``make_task()``, report."""
+    args, cfg = parse(train_parser(doc), argv, extra=models_override)
     from pipelines.train.run import run_training
-    from pipelines.train.stage1 import LatentTask
 
     init_ray(cfg)
-    report(run_training(cfg, LatentTask(), args.store, args.name), cfg)
+    report(run_training(cfg, make_task(), args.store, args.name), cfg)
     return 0
+
+
+def main(argv=None) -> int:
+    from pipelines.train.stage1 import LatentTask
+
+    return run_stage(__doc__, LatentTask, argv)
 
 
 if __name__ == "__main__":

@@ -74,17 +74,11 @@ class LatentTask(TrainTask):
 
     def finalize(self, model: nn.Module, cfg: Config, out_dir: str):
         """A reconstruction sample: the trained latent DiT renders a stored clip's z_sem; decoded to mp4."""
-        import pyarrow.compute as pc
+        import pyarrow.dataset as pads
 
         from .samples import stage1_samples
 
         os.makedirs(out_dir, exist_ok=True)
-        t = Table(self.store, "features", FEATURES_SCHEMA).read()
-        rows = t.filter(pc.is_in(t["clip_id"], value_set=pa_array(self.sample_ids))).to_pylist()
+        wanted = pads.field("clip_id").isin(list(self.sample_ids))     # read only the sample rows
+        rows = Table(self.store, "features", FEATURES_SCHEMA).read(filter=wanted).to_pylist()
         return stage1_samples(model, cfg, out_dir, self.store, rows)
-
-
-def pa_array(values):
-    import pyarrow as pa
-
-    return pa.array(list(values), type=pa.string())

@@ -81,14 +81,15 @@ class Table:
     def files(self) -> List[str]:
         return sorted(self.part_path(k) for k in self.keys())
 
-    def read(self, columns: Optional[List[str]] = None) -> pa.Table:
+    def read(self, columns: Optional[List[str]] = None, filter=None) -> pa.Table:
+        """The table (``columns`` only; ``filter``: a pyarrow dataset expression pushed into the scan)."""
         files = self.files()
         if not files:
             if self.schema is None:
                 return pa.table({})
             return self.schema.empty_table() if columns is None else self.schema.empty_table().select(columns)
         ds = pads.dataset(files, filesystem=self.fs, format="parquet", schema=self.schema)
-        return ds.to_table(columns=columns)
+        return ds.to_table(columns=columns, filter=filter)
 
     def count(self) -> int:
         files = self.files()
