@@ -34,14 +34,6 @@ def largest_bucket(table: Table, names: Sequence[str]) -> Tuple[List[str], Tuple
     return [r["clip_id"] for r in t if key(r) == best], best
 
 
-def read_rows(table: Table, columns: List[str], clip_ids: Sequence[str]):
-    import ray
-
-    keep = set(clip_ids)
-    ds = ray.data.read_parquet(table.files(), columns=columns, filesystem=table.fs)
-    return ds.filter(lambda r: r["clip_id"] in keep)
-
-
 def stack(batch: Dict[str, np.ndarray], name: str) -> torch.Tensor:
     return torch.stack([unpack(b, s, d).float() for b, s, d in
                         zip(batch[name], batch[f"{name}_shape"], batch[f"{name}_dtype"])])

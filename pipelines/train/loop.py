@@ -73,8 +73,15 @@ class _MlflowBuffer:
         self.rows.clear()
 
     def close(self) -> None:
-        if self.monitor is not None:
-            self.monitor.finish()
+        if self.monitor is None:
+            return
+        self.monitor.finish()
+        try:   # one closing sample: a run shorter than the sampling interval still gets system metrics
+            self.monitor.collect_metrics()
+            self.monitor.publish_metrics(self.monitor.aggregate_metrics())
+            self.monitor.mlflow_logger.flush()
+        except Exception:  # noqa: BLE001 - system metrics are optional
+            pass
 
 
 def train_loop_per_worker(loop_cfg: dict) -> None:

@@ -8,13 +8,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from pipelines.store_read import read_rows
 from semanticgen.config import Config
 from semanticgen.models import SemanticDiT
 from semanticgen.models.checkpoint import init_from_pretrained
 from semanticgen.store.table import Table
 from semanticgen.train.losses import stage2_loss
 
-from .data import largest_bucket, pad_text, read_null_text, read_rows, stack, tensor_cols
+from .data import largest_bucket, pad_text, read_null_text, stack, tensor_cols
 from .task import TrainTask
 
 
@@ -57,7 +58,7 @@ class SemanticTask(TrainTask):
         ids, shapes = largest_bucket(table, ["z_mu"])
         self.store, self.shape = store, shapes[0]
         self.null_text = read_null_text(store) if self.null_text is None else self.null_text
-        return read_rows(table, ["clip_id", *tensor_cols("z_mu", "z_logvar", "text")], ids)
+        return read_rows(table, ["clip_id", *tensor_cols("z_mu", "z_logvar", "text")], ids, cfg.ray.read_cpus)
 
     def collate(self, batch: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         return {"z_mu": stack(batch, "z_mu"), "z_logvar": stack(batch, "z_logvar"), **pad_text(batch, self.null_text)}

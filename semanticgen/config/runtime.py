@@ -23,9 +23,11 @@ class RayConfig:
     num_cpus: Optional[int] = None       # only for a local Ray started by the job
     temp_dir: Optional[str] = None       # only for a local Ray started by the job
     progress_bars: bool = True
+    read_cpus: float = 1.0               # CPUs of each task that streams store rows (training input, z_sem)
 
     def validate(self) -> None:
         check(self.num_cpus is None or self.num_cpus > 0, "num_cpus", "must be > 0")
+        check(self.read_cpus > 0, "read_cpus", "must be > 0")
 
 
 @dataclass
