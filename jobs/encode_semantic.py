@@ -15,8 +15,9 @@ def main(argv=None) -> int:
     g.add_argument("--checkpoint", help="a stage-1 checkpoint directory")
     g.add_argument("--name", help="stage-1 run name: its latest checkpoint is used")
     args, cfg = parse(p, argv)
-    from pipelines.encode_semantic import latest_checkpoint, run_encode_semantic
+    from pipelines.encode_semantic import run_encode_semantic
     from pipelines.train.run import storage_root
+    from semanticgen.train.locate import latest_checkpoint
 
     ckpt = args.checkpoint or latest_checkpoint(storage_root(cfg), args.name)
     init_ray(cfg)

@@ -19,8 +19,8 @@ from semanticgen.tracking import mlflow_run
 
 
 def checkpoints(cfg, args):
-    from pipelines.encode_semantic import latest_checkpoint
     from pipelines.train.run import storage_root
+    from semanticgen.train.locate import latest_checkpoint
 
     lat = cfg.generate.latent_checkpoint or (args.latent_run and latest_checkpoint(storage_root(cfg), args.latent_run))
     sem = cfg.generate.semantic_checkpoint or (args.semantic_run and

@@ -14,24 +14,17 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
+from pipelines.store_read import read_rows
 from semanticgen.config import Config, config_hash
 from semanticgen.models import Compressor
 from semanticgen.store.features_schema import FEATURES_SCHEMA
 from semanticgen.store.table import Table
 from semanticgen.store.tensor_columns import STORE_DTYPES, pack, tensor_fields, unpack_row
+from semanticgen.train.locate import local_checkpoint
 from semanticgen.train.state import EMA_FILE, MODEL, split_prefixed
 
 Z_SEM_SCHEMA = pa.schema([("clip_id", pa.string()), *tensor_fields("z_mu"), *tensor_fields("z_logvar"),
                           *tensor_fields("text"), ("text_len", pa.int32()), ("checkpoint", pa.string())])
-
-
-def latest_checkpoint(root: str, name: str) -> str:
-    run = os.path.join(root, name)
-    cps = sorted(d for d in os.listdir(run) if d.startswith("checkpoint_") and
-                 os.path.isdir(os.path.join(run, d))) if os.path.isdir(run) else []
-    if not cps:
-        raise FileNotFoundError(f"no checkpoint under {run}: train stage 1 first (jobs.train_latent --name {name})")
-    return os.path.join(run, cps[-1])
 
 
 def load_compressor(cfg: Config, checkpoint: str, use_ema: bool = True) -> Compressor:
@@ -39,6 +32,7 @@ def load_compressor(cfg: Config, checkpoint: str, use_ema: bool = True) -> Compr
 
     from pipelines.train.stage1 import compressor_in_dim
 
+    checkpoint = local_checkpoint(checkpoint)
     path = os.path.join(checkpoint, EMA_FILE if use_ema and os.path.exists(os.path.join(checkpoint, EMA_FILE))
                         else MODEL)
     comp = Compressor(compressor_in_dim(cfg), cfg.models.compressor.out_dim)
@@ -85,8 +79,7 @@ def run_encode_semantic(cfg: Config, store: str, checkpoint: str) -> Dict[str, f
     if ids:
         src = "latents" if cfg.models.compressor.input == "vae" else "sem"
         cols = ["clip_id", src, f"{src}_shape", f"{src}_dtype", "text", "text_shape", "text_dtype", "text_len"]
-        keep = set(ids)
-        ds = ray.data.read_parquet(feats.files(), columns=cols, filesystem=feats.fs).filter(lambda r: r["clip_id"] in keep)
+        ds = read_rows(feats, cols, ids, cfg.ray.read_cpus)
         ds = ds.map_batches(CompressStage, fn_constructor_args=(cfg, checkpoint, store), batch_size=64,
                             batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=1),
                             num_cpus=0.5)

@@ -62,6 +62,24 @@ def test_z_sem_table_has_every_clip(trained):
     assert len(z) == 4 and all(r["z_mu_shape"][-1] == 8 for r in z)
 
 
+def test_checkpoint_by_uri_loads_the_same_compressor(trained, tmp_path, monkeypatch):
+    """Readers of a checkpoint on an object store (here file://, same pyarrow path as s3://) get its weights."""
+    import torch
+
+    from pipelines.encode_semantic import load_compressor
+    from semanticgen.train.locate import latest_checkpoint
+
+    monkeypatch.setenv("SEMANTICGEN_CHECKPOINT_CACHE", str(tmp_path / "cache"))
+    uri_root = f"file://{trained['work']}/ray_results"
+    ckpt = latest_checkpoint(uri_root, "s1")
+    assert ckpt.startswith("file://")
+    local = load_compressor(trained["cfg"], latest_checkpoint(os.path.join(trained["work"], "ray_results"), "s1"))
+    remote = load_compressor(trained["cfg"], ckpt)
+    a, b = local.state_dict(), remote.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert any((tmp_path / "cache").iterdir())                    # it was fetched into the cache
+
+
 def gen(trained, out, seeds, long=False):
     import json
 
@@ -91,8 +109,8 @@ def test_generation_is_deterministic_per_seed(trained, tmp_path):
     """
     import torch
 
-    from pipelines.encode_semantic import latest_checkpoint
     from semanticgen.inference.pipeline import SemanticGenPipeline
+    from semanticgen.train.locate import latest_checkpoint
 
     cfg = load_config("tiny", [*trained["common"], f"features.models_dir={trained['models']}",
                                "generate.save_latents=true"])

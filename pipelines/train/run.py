@@ -9,6 +9,7 @@ from typing import Optional
 
 from semanticgen.config import Config, to_dict
 from semanticgen.tracking import experiment_name, tracking_uri
+from semanticgen.train.locate import is_uri
 
 from .loop import train_loop_per_worker
 from .task import TrainTask
@@ -82,6 +83,8 @@ def run_training(cfg: Config, task: TrainTask, store: str, name: str) -> TrainRe
     )
     result = trainer.fit()
     ckpt = result.checkpoint.path if result.checkpoint else None
+    if ckpt and is_uri(root) and not is_uri(ckpt):     # Ray gives the path inside the bucket: keep the scheme
+        ckpt = f"{root.split('://', 1)[0]}://{ckpt}"
     if run_id:
         from mlflow.tracking import MlflowClient
 

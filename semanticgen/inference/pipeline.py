@@ -22,6 +22,7 @@ from ..encoders.text import TextEncoder
 from ..encoders.vae import VideoVAE
 from ..flow import euler_sample
 from ..models import Compressor, LatentDiT, SemanticDiT
+from ..train.locate import local_checkpoint
 from ..train.state import EMA_FILE, MODEL, split_prefixed
 from ..video.mp4 import VideoWriter
 from .shapes import latent_shape, semantic_grid
@@ -35,6 +36,7 @@ def deterministic_kernels() -> None:
 
 
 def _weights(checkpoint: str, use_ema: bool) -> dict:
+    checkpoint = local_checkpoint(checkpoint)          # a local copy of an s3:// / gs:// checkpoint
     ema = os.path.join(checkpoint, EMA_FILE)
     model = load_file(os.path.join(checkpoint, MODEL))
     if use_ema and os.path.exists(ema):
