@@ -2,7 +2,8 @@
 
 Every job is ``python -m jobs.<name> --config <preset|file.yaml> [key.sub=value ...] [job flags]``.
 The config is loaded and validated before any work starts; a bad value exits 2
-with the dotted field named.
+with the dotted field named. ``--dry-run`` stops right there: flags and config checked, the resolved
+config printed as YAML, exit 0, nothing started (check a ``ray job submit`` line before a long run).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--config", default="tiny", help="preset name (tiny|short|long) or a YAML file")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. ingest.max_clip_s=5")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the flags and the config, print the resolved config, start nothing")
     return p
 
 
@@ -31,9 +34,11 @@ def setup_env() -> None:
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
-          extra: Optional[Callable[[argparse.Namespace], list]] = None):
+          extra: Optional[Callable[[argparse.Namespace], list]] = None,
+          check: Optional[Callable[[argparse.Namespace, Config], Optional[str]]] = None):
     """Parse CLI args and load the config (plus ``extra(args)`` overrides derived from job flags);
-    exit 2 naming the field on a bad config."""
+    exit 2 naming the field on a bad config, or with ``check(args, cfg)``'s message on bad flags.
+    With ``--dry-run``, print the resolved config and exit 0."""
     setup_env()
     args = parser.parse_intermixed_args(argv)    # overrides may come before or after the flags
     try:
@@ -41,6 +46,17 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2)
+    problem = check(args, cfg) if check else None
+    if problem:
+        parser.error(problem)
+    if getattr(args, "dry_run", False):
+        import yaml
+
+        from semanticgen.config import to_dict
+
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+        print(f"dry run: {parser.prog} arguments and config are valid; nothing started")
+        raise SystemExit(0)
     return args, cfg
 
 

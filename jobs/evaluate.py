@@ -58,15 +58,14 @@ def main(argv=None) -> int:
     p.add_argument("--reference", default=None, help="folder of reference (e.g. real) videos, same metrics")
     p.add_argument("--compare", nargs="+", metavar="RUN_ID", help="print MLflow eval runs side by side")
     p.add_argument("--compare-dirs", nargs="+", metavar="DIR", help="print output folders side by side")
-    args, cfg = parse(p, argv)
+    args, cfg = parse(p, argv, check=lambda a, _: "" if (a.videos and a.out) or a.compare or a.compare_dirs else
+                      "--videos and --out are required (or use --compare / --compare-dirs)")
     from semanticgen.metrics.report import format_comparison
 
     if args.compare or args.compare_dirs:
         cols = compare_runs(cfg, args.compare) if args.compare else compare_dirs(args.compare_dirs)
         print(format_comparison(cols))
         return 0
-    if not (args.videos and args.out):
-        p.error("--videos and --out are required (or use --compare / --compare-dirs)")
 
     from pipelines.evaluate import discover_videos, run_evaluate
     from semanticgen.ray_helpers import init_ray

@@ -25,8 +25,6 @@ def checkpoints(cfg, args):
     lat = cfg.generate.latent_checkpoint or (args.latent_run and latest_checkpoint(storage_root(cfg), args.latent_run))
     sem = cfg.generate.semantic_checkpoint or (args.semantic_run and
                                                latest_checkpoint(storage_root(cfg), args.semantic_run))
-    if not lat:
-        raise SystemExit("error: give --latent-run NAME or generate.latent_checkpoint=DIR")
     return lat, sem or None
 
 
@@ -46,6 +44,14 @@ def render_z_sem(cfg, args, lat, out_dir) -> dict:
     return pipe.generate(args.prompt, path, gc.seed, gc.num_frames, gc.height, gc.width, z_sem=z)
 
 
+def check_flags(args, cfg) -> str:
+    if not args.prompts and not args.z_sem:
+        return "give --prompts FILE or --z-sem FEATURES"
+    if not (args.latent_run or cfg.generate.latent_checkpoint):
+        return "give --latent-run NAME or generate.latent_checkpoint=DIR"
+    return ""
+
+
 def main(argv=None) -> int:
     p = base_parser(__doc__)
     p.add_argument("--prompts", help="text file (one prompt per line) or JSONL")
@@ -55,9 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--models", default=None, help="folder with local models (sets features.models_dir)")
     p.add_argument("--z-sem", help="render from these semantic features (.pt tensor (T', H', W', D))")
     p.add_argument("--prompt", default="", help="caption used with --z-sem")
-    args, cfg = parse(p, argv, extra=lambda a: [f"features.models_dir={a.models}"] if a.models else [])
-    if not args.prompts and not args.z_sem:
-        p.error("give --prompts FILE or --z-sem FEATURES")
+    args, cfg = parse(p, argv, extra=lambda a: [f"features.models_dir={a.models}"] if a.models else [],
+                      check=check_flags)
     from pipelines.generate import read_prompts, run_generate
 
     lat, sem = checkpoints(cfg, args)
