@@ -79,7 +79,7 @@ def run_encode_semantic(cfg: Config, store: str, checkpoint: str) -> Dict[str, f
     if ids:
         src = "latents" if cfg.models.compressor.input == "vae" else "sem"
         cols = ["clip_id", src, f"{src}_shape", f"{src}_dtype", "text", "text_shape", "text_dtype", "text_len"]
-        ds = read_rows(feats, cols, ids, cfg.ray.read_cpus)
+        ds = read_rows(feats, cols, ids, cfg.ray.read_cpus, cfg.ray.read_tasks)
         ds = ds.map_batches(CompressStage, fn_constructor_args=(cfg, checkpoint, store), batch_size=64,
                             batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=1),
                             num_cpus=0.5)

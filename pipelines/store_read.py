@@ -7,7 +7,7 @@ lets reads run beside a job driver and training workers on a small box). With
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,8 +28,10 @@ class _ReadPart:
         return pa.concat_tables(parts)
 
 
-def read_rows(table: Table, columns: List[str], clip_ids: Sequence[str], num_cpus: float = 1.0):
-    """A Ray Dataset of ``columns`` for the rows whose ``clip_id`` is in ``clip_ids``."""
+def read_rows(table: Table, columns: List[str], clip_ids: Sequence[str], num_cpus: float = 1.0,
+              max_tasks: Optional[int] = None):
+    """A Ray Dataset of ``columns`` for the rows whose ``clip_id`` is in ``clip_ids``; at most
+    ``max_tasks`` reads at once (``None``: as many as the CPUs allow)."""
     import ray
 
     files = table.files()
@@ -37,4 +39,4 @@ def read_rows(table: Table, columns: List[str], clip_ids: Sequence[str], num_cpu
         raise RuntimeError(f"{table.uri} has no parts: run the previous stage first")
     items = ray.data.from_items([{"path": f} for f in files], override_num_blocks=len(files))
     return items.map_batches(_ReadPart(table.fs, columns, clip_ids), batch_size=1, batch_format="pyarrow",
-                             num_cpus=num_cpus)
+                             num_cpus=num_cpus, **({"concurrency": max_tasks} if max_tasks else {}))

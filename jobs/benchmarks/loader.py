@@ -1,6 +1,6 @@
 """Stage-1 training-loop throughput: streaming the feature store through Ray Data vs pre-loaded tensors.
 
-    python -m jobs.benchmark loader [--rows 256] [--steps 60] [--batch 4] [--store STORE]
+    python -m jobs.benchmark loader [--rows 256] [--steps 60] [--batch 4] [--store STORE] [overrides...]
 
 Without ``--store`` a store of random tiny-shaped feature rows is written first. Both loops run the same
 Stage-1 model steps (forward, backward, AdamW) on the driver; ``ratio`` = streaming / pre-loaded samples/s.
@@ -59,8 +59,10 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--store", default=None)
+    p.add_argument("overrides", nargs="*", help="config overrides on the tiny preset, e.g. ray.read_cpus=1")
     a = p.parse_args(argv)
-    cfg = load_config("tiny", ["mlflow.enabled=false", "ray.progress_bars=false", "train.text_dropout=0.1"])
+    cfg = load_config("tiny", ["mlflow.enabled=false", "ray.progress_bars=false", "train.text_dropout=0.1",
+                               *a.overrides])
     init_ray(cfg)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as d:

@@ -68,7 +68,8 @@ class LatentTask(TrainTask):
         ids, _ = largest_bucket(table, ["latents", "sem"])
         self.store, self.sample_ids = store, ids[: cfg.train.num_sample_videos]
         self.null_text = read_null_text(store) if self.null_text is None else self.null_text
-        return read_rows(table, ["clip_id", *tensor_cols("latents", "sem", "text")], ids, cfg.ray.read_cpus)
+        return read_rows(table, ["clip_id", *tensor_cols("latents", "sem", "text")], ids, cfg.ray.read_cpus,
+                         cfg.ray.read_tasks)
 
     def collate(self, batch: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         return {"latents": stack(batch, "latents"), "sem": stack(batch, "sem"), **pad_text(batch, self.null_text)}

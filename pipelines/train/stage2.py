@@ -58,7 +58,8 @@ class SemanticTask(TrainTask):
         ids, shapes = largest_bucket(table, ["z_mu"])
         self.store, self.shape = store, shapes[0]
         self.null_text = read_null_text(store) if self.null_text is None else self.null_text
-        return read_rows(table, ["clip_id", *tensor_cols("z_mu", "z_logvar", "text")], ids, cfg.ray.read_cpus)
+        return read_rows(table, ["clip_id", *tensor_cols("z_mu", "z_logvar", "text")], ids, cfg.ray.read_cpus,
+                         cfg.ray.read_tasks)
 
     def collate(self, batch: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         return {"z_mu": stack(batch, "z_mu"), "z_logvar": stack(batch, "z_logvar"), **pad_text(batch, self.null_text)}

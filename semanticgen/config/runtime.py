@@ -24,10 +24,12 @@ class RayConfig:
     temp_dir: Optional[str] = None       # only for a local Ray started by the job
     progress_bars: bool = True
     read_cpus: float = 1.0               # CPUs of each task that streams store rows (training input, z_sem)
+    read_tasks: Optional[int] = None     # at most this many such reads at once (None: as the CPUs allow)
 
     def validate(self) -> None:
         check(self.num_cpus is None or self.num_cpus > 0, "num_cpus", "must be > 0")
         check(self.read_cpus > 0, "read_cpus", "must be > 0")
+        check(self.read_tasks is None or self.read_tasks >= 1, "read_tasks", "must be >= 1 or null")
 
 
 @dataclass
