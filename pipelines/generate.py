@@ -7,6 +7,7 @@ import re
 from typing import List, Optional
 
 import pandas as pd
+import pyarrow as pa
 
 from semanticgen.config import Config
 
@@ -46,18 +47,38 @@ class GenerateStage:
         self.pipe = SemanticGenPipeline(cfg, latent_ckpt, semantic_ckpt, device)
         self.out_dir = out_dir
 
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        out = []
+    def _run(self, rows: List[dict]) -> List[dict]:
+        paths = [os.path.join(self.out_dir, f"{r['index']:04d}-{slug(r['prompt'])}-seed{r['seed']}.mp4") for r in rows]
+        r0 = rows[0]
+        infos = self.pipe.generate_batch([r["prompt"] for r in rows], paths, [r["seed"] for r in rows],
+                                         r0["num_frames"], r0["height"], r0["width"], long=r0["long"])
+        return [{**r, **info, "error": None} for r, info in zip(rows, infos)]
+
+    @staticmethod
+    def _failed(r: dict, e: Exception) -> dict:
+        return {**r, "path": None, "frames": 0, "attention": None, "z_sem_shape": None, "latent_shape": None,
+                "error": f"{type(e).__name__}: {e}"}
+
+    def _try(self, rows: List[dict]) -> List[dict]:
+        try:
+            return self._run(rows)
+        except Exception as e:  # noqa: BLE001 - recorded as an error row
+            return [self._failed(rows[0], e)]
+
+    def __call__(self, batch: pd.DataFrame) -> pa.Table:
+        """Prompts of one size run as one DiT batch; if a batch fails, its prompts are retried one by one
+        so that one bad prompt does not stop the others. Arrow output keeps ``error``/``path`` nulls as
+        ``None`` (pandas would turn them into NaN beside strings)."""
+        groups: dict = {}
         for r in batch.to_dict("records"):
-            path = os.path.join(self.out_dir, f"{r['index']:04d}-{slug(r['prompt'])}-seed{r['seed']}.mp4")
-            try:
-                info = self.pipe.generate(r["prompt"], path, r["seed"], r["num_frames"], r["height"], r["width"],
-                                          long=r["long"])
-                out.append({**r, **info, "error": None})
-            except Exception as e:  # noqa: BLE001 - one bad prompt does not stop the others
-                out.append({**r, "path": None, "frames": 0, "attention": None, "z_sem_shape": None,
-                            "latent_shape": None, "error": f"{type(e).__name__}: {e}"})
-        return pd.DataFrame(out)
+            groups.setdefault((r["num_frames"], r["height"], r["width"], r["long"]), []).append(r)
+        out = []
+        for rows in groups.values():
+            done = self._try(rows)
+            if len(rows) > 1 and done[0]["error"]:          # find the bad prompt(s): retry one by one
+                done = [x for r in rows for x in self._try([r])]
+            out += done
+        return pa.Table.from_pylist(out)
 
 
 def run_generate(cfg: Config, prompts: List[dict], out_dir: str, latent_ckpt: str,
@@ -66,8 +87,9 @@ def run_generate(cfg: Config, prompts: List[dict], out_dir: str, latent_ckpt: st
 
     os.makedirs(out_dir, exist_ok=True)
     gc = cfg.generate
-    ds = ray.data.from_items(prompts, override_num_blocks=max(1, len(prompts)))
-    ds = ds.map_batches(GenerateStage, fn_constructor_args=(cfg, latent_ckpt, semantic_ckpt, out_dir), batch_size=1,
+    ds = ray.data.from_items(prompts, override_num_blocks=max(1, -(-len(prompts) // gc.batch_size)))
+    ds = ds.map_batches(GenerateStage, fn_constructor_args=(cfg, latent_ckpt, semantic_ckpt, out_dir),
+                        batch_size=gc.batch_size,
                         batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=gc.actors),
                         num_gpus=gc.num_gpus, num_cpus=gc.num_cpus)
     return sorted(ds.take_all(), key=lambda r: r["index"])

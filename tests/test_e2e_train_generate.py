@@ -80,7 +80,7 @@ def test_checkpoint_by_uri_loads_the_same_compressor(trained, tmp_path, monkeypa
     assert any((tmp_path / "cache").iterdir())                    # it was fetched into the cache
 
 
-def gen(trained, out, seeds, long=False):
+def gen(trained, out, seeds, long=False, extra=()):
     import json
 
     p = trained["dir"] / f"prompts-{os.path.basename(out)}.jsonl"
@@ -88,13 +88,13 @@ def gen(trained, out, seeds, long=False):
                          for s in seeds))
     code = generate.main(["--config", "tiny", *trained["common"], "--prompts", str(p), "--out", str(out),
                           "--latent-run", "s1", "--semantic-run", "s2", "--models", trained["models"],
-                          "mlflow.enabled=false"])
+                          "mlflow.enabled=false", *extra])
     assert code == 0
     return sorted(str(out / f) for f in os.listdir(out) if f.endswith(".mp4"))
 
 
 def test_generation_job_writes_the_requested_videos(trained, tmp_path):
-    paths = gen(trained, tmp_path / "a", [7, 8])
+    paths = gen(trained, tmp_path / "a", [7, 8], extra=["generate.batch_size=2"])   # one DiT batch of two
     assert len(paths) == 2
     va, fps = read_video(paths[0])
     assert va.shape == (17, 48, 80, 3) and fps == pytest.approx(8.0)
@@ -134,6 +134,30 @@ def test_generation_is_deterministic_per_seed(trained, tmp_path):
     x7, x8, y7 = (read_video(tmp_path / f)[0].astype(np.int16) for f in ("x7.mp4", "x8.mp4", "y7.mp4"))
     assert np.abs(x7 - y7).mean() < 1.0 and (x7 == y7).mean() > 0.9
     assert np.abs(x7 - x8).mean() > 5 * max(np.abs(x7 - y7).mean(), 0.2)
+
+
+def test_batched_prompts_match_prompts_generated_alone(trained, tmp_path):
+    """One DiT batch for three prompts = each prompt alone with its seed (float rounding), per-video outputs."""
+    import torch
+
+    from semanticgen.inference.pipeline import SemanticGenPipeline
+    from semanticgen.train.locate import latest_checkpoint
+
+    cfg = load_config("tiny", [*trained["common"], f"features.models_dir={trained['models']}",
+                               "generate.save_latents=true"])
+    root = os.path.join(trained["work"], "ray_results")
+    pipe = SemanticGenPipeline(cfg, latest_checkpoint(root, "s1"), latest_checkpoint(root, "s2"))
+    prompts = ["a red kite over a green hill", "rain on a window at night, close up", "a dog"]
+    seeds = [4, 5, 6]
+    batch = pipe.generate_batch(prompts, [str(tmp_path / f"b{i}.mp4") for i in range(3)], seeds, 17, 48, 80)
+    assert [b["frames"] for b in batch] == [17, 17, 17] and batch[0]["latent_shape"][0] == 1
+    for i, (p, s) in enumerate(zip(prompts, seeds)):
+        pipe.generate(p, str(tmp_path / f"a{i}.mp4"), s, 17, 48, 80)
+        a, b = (torch.load(tmp_path / f"{x}{i}.pt", weights_only=True) for x in ("a", "b"))
+        for k in ("z_sem", "latents"):
+            torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-4)
+    b0, b1 = (torch.load(tmp_path / f"b{i}.pt", weights_only=True)["latents"] for i in (0, 1))
+    assert (b0 - b1).abs().mean() > 0.1                                 # batch-mates do not share noise
 
 
 def test_long_generation_uses_swin_and_requested_length(trained, tmp_path):

@@ -24,6 +24,7 @@ class GenerateConfig:
     num_gpus: float = 0.0
     num_cpus: float = 1.0
     actors: int = 1
+    batch_size: int = 1                  # prompts of one size per DiT batch inside an actor
 
     def validate(self) -> None:
         check(self.height % 16 == 0 and self.width % 16 == 0, "height", "height and width must be multiples of 16")
@@ -31,3 +32,4 @@ class GenerateConfig:
         check(self.long_num_frames >= 1 and (self.long_num_frames - 1) % 4 == 0, "long_num_frames", "must be 1+4k")
         check(self.decode_chunk >= 1, "decode_chunk", "must be >= 1")
         check(self.actors >= 1, "actors", "must be >= 1")
+        check(self.batch_size >= 1, "batch_size", "must be >= 1")

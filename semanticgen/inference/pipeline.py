@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import torch
 from safetensors.torch import load_file
@@ -74,24 +74,31 @@ class SemanticGenPipeline:
     def _gen(self, seed: int, offset: int) -> torch.Generator:
         return torch.Generator().manual_seed(seed * 1009 + offset)
 
+    def _noise(self, seeds: Sequence[int], offset: int, shape) -> torch.Tensor:
+        """One noise sample per seed, each from its own generator: a prompt's noise does not depend on its batch."""
+        return torch.cat([torch.randn((1, *shape), generator=self._gen(s, offset)) for s in seeds]).to(self.device)
+
+    def _null(self, n: int):
+        return self.null_text.expand(n, -1, -1).to(self.device), self.null_mask.expand(n, -1).to(self.device)
+
     @torch.no_grad()
-    def z_sem(self, text, mask, grid, seed: int) -> torch.Tensor:
+    def z_sem(self, text, mask, grid, seeds: Sequence[int]) -> torch.Tensor:
         if self.semantic_dit is None:
             raise RuntimeError("no semantic DiT checkpoint: pass one, or render from given z_sem (--z-sem)")
-        noise = torch.randn((1, *grid, self.compressor.z_dim), generator=self._gen(seed, 1)).to(self.device)
-        fl, dit = self.cfg.models.flow, self.semantic_dit
+        noise = self._noise(seeds, 1, (*grid, self.compressor.z_dim))
+        fl, dit, (nt, nm) = self.cfg.models.flow, self.semantic_dit, self._null(len(seeds))
         return euler_sample(lambda z, t: dit(z, t, text, mask), noise, fl.steps, fl.shift,
-                            lambda z, t: dit(z, t, self.null_text, self.null_mask), self.cfg.generate.semantic_cfg_scale)
+                            lambda z, t: dit(z, t, nt, nm), self.cfg.generate.semantic_cfg_scale)
 
     @torch.no_grad()
-    def latents(self, z_sem, text, mask, shape, seed: int, attention: str) -> torch.Tensor:
-        noise = torch.randn((1, *shape), generator=self._gen(seed, 2)).to(self.device)
-        fl, dit = self.cfg.models.flow, self.latent_dits[attention]
+    def latents(self, z_sem, text, mask, shape, seeds: Sequence[int], attention: str) -> torch.Tensor:
+        noise = self._noise(seeds, 2, shape)
+        fl, dit, (nt, nm) = self.cfg.models.flow, self.latent_dits[attention], self._null(len(seeds))
         return euler_sample(lambda x, t: dit(x, t, text, mask, z_sem), noise, fl.steps, fl.shift,
-                            lambda x, t: dit(x, t, self.null_text, self.null_mask, z_sem),
-                            self.cfg.generate.latent_cfg_scale)
+                            lambda x, t: dit(x, t, nt, nm, z_sem), self.cfg.generate.latent_cfg_scale)
 
     def decode_to_mp4(self, latents: torch.Tensor, path: str, fps: float) -> int:
+        """Decode one video's latents (1, C, T, H, W) chunk by chunk into ``path``."""
         chunk = self.cfg.generate.decode_chunk
         T = latents.shape[2]
         with VideoWriter(path, fps) as w:
@@ -101,20 +108,33 @@ class SemanticGenPipeline:
                 w.write(frames[1:] if ctx else frames)
             return w.frames
 
-    def generate(self, prompt: str, out_path: str, seed: int, num_frames: int, height: int, width: int,
-                 long: bool = False, z_sem: Optional[torch.Tensor] = None) -> dict:
-        text, mask = self.text_encoder.encode([prompt])
+    def generate_batch(self, prompts: Sequence[str], out_paths: Sequence[str], seeds: Sequence[int], num_frames: int,
+                       height: int, width: int, long: bool = False,
+                       z_sem: Optional[torch.Tensor] = None) -> List[dict]:
+        """Videos of one size for several prompts: both DiTs run once per step on the whole batch; each
+        prompt keeps its own seed's noise, so its video equals the one generated alone up to float rounding."""
+        if not (len(prompts) == len(out_paths) == len(seeds)) or not prompts:
+            raise ValueError("generate_batch needs one output path and one seed per prompt")
+        text, mask = self.text_encoder.encode(list(prompts))
         text, mask = text.to(self.device), mask.to(self.device)
         if z_sem is None:
-            z_sem = self.z_sem(text, mask, semantic_grid(self.cfg, height, width, num_frames), seed)
+            z_sem = self.z_sem(text, mask, semantic_grid(self.cfg, height, width, num_frames), seeds)
         attention = "swin" if long else self.cfg.models.latent_dit.attention
         lat = self.latents(z_sem.to(self.device), text, mask, latent_shape(self.cfg, height, width, num_frames),
-                           seed, attention)
-        frames = self.decode_to_mp4(lat, out_path, self.cfg.features.vae_fps)
-        if self.cfg.generate.save_latents:
-            torch.save({"z_sem": z_sem.cpu(), "latents": lat.cpu()}, os.path.splitext(out_path)[0] + ".pt")
-        return {"path": out_path, "frames": frames, "attention": attention, "z_sem_shape": list(z_sem.shape),
-                "latent_shape": list(lat.shape)}
+                           seeds, attention)
+        out = []
+        for i, path in enumerate(out_paths):
+            frames = self.decode_to_mp4(lat[i:i + 1], path, self.cfg.features.vae_fps)
+            if self.cfg.generate.save_latents:
+                torch.save({"z_sem": z_sem[i:i + 1].cpu(), "latents": lat[i:i + 1].cpu()},
+                           os.path.splitext(path)[0] + ".pt")
+            out.append({"path": path, "frames": frames, "attention": attention, "z_sem_shape": [1, *z_sem.shape[1:]],
+                        "latent_shape": [1, *lat.shape[1:]]})
+        return out
+
+    def generate(self, prompt: str, out_path: str, seed: int, num_frames: int, height: int, width: int,
+                 long: bool = False, z_sem: Optional[torch.Tensor] = None) -> dict:
+        return self.generate_batch([prompt], [out_path], [seed], num_frames, height, width, long, z_sem)[0]
 
     def compress(self, sem_features: torch.Tensor) -> torch.Tensor:
         """Raw semantic-encoder features (T', H', W', D) → z_sem (1, T', H', W', d): the compressor's μ."""
