@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import List
+from typing import Dict, List, Optional
 
 import pandas as pd
 
@@ -33,10 +33,15 @@ class EncodeSummary:
     written: int = 0
     failed: int = 0
     wall_s: float = 0.0
+    captions_given: int = 0          # clips to compute that took their caption from the sidecar
+    captions_unknown: int = 0        # sidecar entries whose clip_id is not in the store
 
     def lines(self) -> List[str]:
-        return [f"clips in store: {self.clips}  to compute: {self.todo}  written: {self.written}  "
-                f"failed: {self.failed}  wall: {self.wall_s:.1f}s"]
+        out = [f"clips in store: {self.clips}  to compute: {self.todo}  written: {self.written}  "
+               f"failed: {self.failed}  wall: {self.wall_s:.1f}s"]
+        if self.captions_given or self.captions_unknown:
+            out.append(f"sidecar captions used: {self.captions_given}  unknown clip ids: {self.captions_unknown}")
+        return out
 
 
 def _writer(store: str):
@@ -87,7 +92,8 @@ def write_null_text(cfg: Config, store: str) -> None:
         f.write(data)
 
 
-def run_encode(cfg: Config, store: str) -> EncodeSummary:
+def run_encode(cfg: Config, store: str, captions: Optional[Dict[str, str]] = None) -> EncodeSummary:
+    """``captions``: clip_id → caption (``semanticgen.store.captions.read_captions``); those clips keep it."""
     import ray
 
     t0 = time.time()
@@ -102,6 +108,16 @@ def run_encode(cfg: Config, store: str) -> EncodeSummary:
         done |= {e["clip_id"] for e in errs if e["clip_id"] and e["stage"].startswith("features.")}
     todo = [c for c in clips if c["clip_id"] not in done]
     summary.clips, summary.todo = len(clips), len(todo)
+    if captions:
+        known = {c["clip_id"] for c in clips}
+        summary.captions_unknown = sum(1 for k in captions if k not in known)
+        if summary.captions_unknown:
+            log.warning("features: %d sidecar caption(s) name clip ids that are not in %s/clips",
+                        summary.captions_unknown, store)
+        for c in todo:
+            if c["clip_id"] in captions:
+                c["caption"] = captions[c["clip_id"]]
+                summary.captions_given += 1
     write_null_text(cfg, store)
     if todo:
         for c in todo:

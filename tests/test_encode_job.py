@@ -1,4 +1,5 @@
 """Features stage on a real clip store: analytic shapes, equality with direct encoder calls, round trips."""
+import json
 import os
 
 import numpy as np
@@ -12,6 +13,7 @@ from semanticgen.config import load_config
 from semanticgen.encoders.clip_frames import clip_frames
 from semanticgen.encoders.semantic import SemanticEncoder, sample_times
 from semanticgen.encoders.vae import VideoVAE
+from semanticgen.store.captions import read_captions
 from semanticgen.store.schema import CLIPS_SCHEMA
 from semanticgen.store.table import Table
 from semanticgen.store.tensor_columns import shape_of, unpack_row
@@ -32,7 +34,10 @@ def encoded(ray_local, tiny_model_dir, tmp_path_factory):
     rows.sort(key=lambda r: r["start_s"])
     rows[-1]["caption"] = "a provided caption"            # a clip that already carries a caption keeps it
     clips.write_part(rows[0]["source_id"], rows)
-    summary = run_encode(cfg, store)
+    sidecar = d / "captions.jsonl"                        # ... and so does one named in a captions sidecar
+    sidecar.write_text(json.dumps({"clip_id": rows[0]["clip_id"], "caption": "a sidecar caption"}) + "\n" +
+                       json.dumps({"clip_id": "not-a-clip", "caption": "ignored"}) + "\n")
+    summary = run_encode(cfg, store, read_captions(str(sidecar)))
     return cfg, store, rows, summary
 
 
@@ -53,6 +58,9 @@ def test_every_clip_accounted_and_captioned(encoded):
     for r in feats.values():
         assert r["caption"] and r["caption_source"] in ("model", "provided")
     assert feats[clips[-1]["clip_id"]]["caption"] == "a provided caption"
+    assert feats[clips[0]["clip_id"]]["caption"] == "a sidecar caption"
+    assert feats[clips[0]["clip_id"]]["caption_source"] == "provided"
+    assert (s.captions_given, s.captions_unknown) == (1, 1)
 
 
 def test_shapes_match_the_analytic_formulas(encoded):
