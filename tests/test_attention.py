@@ -69,9 +69,12 @@ def test_latent_dit_swin_equals_dit_with_masked_full_attention(monkeypatch):
                         lambda q, k, v, layout, backend, key_mask=None: masked_reference(q, k, v, layout, key_mask))
     ref = model(x, t, text, None, z)
     torch.testing.assert_close(out, ref, rtol=1e-9, atol=1e-9)
-    full = LatentDiT(DiTConfig(size="tiny", attention="full"), 4, 6, 16, attn_backend="sdpa").double()
+    full = LatentDiT(DiTConfig(size="tiny", attention="full", swin_window=2), 4, 6, 16, attn_backend="sdpa").double()
     full.load_state_dict(model.state_dict())
     assert not torch.allclose(full(x, t, text, None, z), out)   # windows do restrict attention
+    # one model serves both modes per call (generation keeps one copy of the weights)
+    torch.testing.assert_close(full(x, t, text, None, z, attention="swin"), out, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(model(x, t, text, None, z, attention="full"), full(x, t, text, None, z), rtol=0, atol=0)
 
 
 def test_full_attention_key_mask_ignores_padding():

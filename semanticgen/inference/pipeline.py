@@ -10,7 +10,6 @@ Everything is deterministic for a given seed (CPU; per-stage ``torch.Generator``
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import List, Optional, Sequence
 
@@ -54,13 +53,10 @@ class SemanticGenPipeline:
         w1 = _weights(latent_ckpt, gc.use_ema)
         self.compressor = Compressor(compressor_in_dim(cfg), mc.compressor.out_dim)
         self.compressor.load_state_dict(split_prefixed(w1, "compressor"))
-        dit_sd = split_prefixed(w1, "latent_dit")
-        self.latent_dits = {}
-        for mode in ("full", "swin"):
-            dcfg = dataclasses.replace(mc.latent_dit, attention=mode)
-            m = LatentDiT(dcfg, mc.latent_channels, self.compressor.z_dim, mc.text_dim, mc.attn_backend)
-            m.load_state_dict(dit_sd)
-            self.latent_dits[mode] = m.to(device).eval()
+        self.latent_dit = LatentDiT(mc.latent_dit, mc.latent_channels, self.compressor.z_dim, mc.text_dim,
+                                    mc.attn_backend)          # one copy of the weights for full and Swin attention
+        self.latent_dit.load_state_dict(split_prefixed(w1, "latent_dit"))
+        self.latent_dit.to(device).eval()
         self.semantic_dit = None
         if semantic_ckpt:
             self.semantic_dit = SemanticDiT(mc.semantic_dit, self.compressor.z_dim, mc.text_dim, mc.attn_backend)
@@ -93,9 +89,10 @@ class SemanticGenPipeline:
     @torch.no_grad()
     def latents(self, z_sem, text, mask, shape, seeds: Sequence[int], attention: str) -> torch.Tensor:
         noise = self._noise(seeds, 2, shape)
-        fl, dit, (nt, nm) = self.cfg.models.flow, self.latent_dits[attention], self._null(len(seeds))
-        return euler_sample(lambda x, t: dit(x, t, text, mask, z_sem), noise, fl.steps, fl.shift,
-                            lambda x, t: dit(x, t, nt, nm, z_sem), self.cfg.generate.latent_cfg_scale)
+        fl, dit, (nt, nm) = self.cfg.models.flow, self.latent_dit, self._null(len(seeds))
+        return euler_sample(lambda x, t: dit(x, t, text, mask, z_sem, attention=attention), noise, fl.steps,
+                            fl.shift, lambda x, t: dit(x, t, nt, nm, z_sem, attention=attention),
+                            self.cfg.generate.latent_cfg_scale)
 
     def decode_to_mp4(self, latents: torch.Tensor, path: str, fps: float) -> int:
         """Decode one video's latents (1, C, T, H, W) chunk by chunk into ``path``."""

@@ -60,8 +60,8 @@ class LatentDiT(DiTTrunk):
         self.sem_embedding = nn.Linear(sem_dim, size.dim) if sem_dim else None
         self.init_weights()
 
-    def layouts(self, pos: torch.Tensor, num_frames: int) -> Optional[List[WindowLayout]]:
-        if self.cfg.attention == "full":
+    def layouts(self, pos: torch.Tensor, num_frames: int, attention: str) -> Optional[List[WindowLayout]]:
+        if attention == "full":
             return None
         tpos = pos[:, 0]
         return [WindowLayout.from_window_ids(swin_window_ids(tpos, num_frames, self.cfg.swin_window, s))
@@ -69,7 +69,9 @@ class LatentDiT(DiTTrunk):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
                 text_mask: Optional[torch.Tensor] = None, z_sem: Optional[torch.Tensor] = None,
-                sem_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                sem_mask: Optional[torch.Tensor] = None, attention: Optional[str] = None) -> torch.Tensor:
+        """``attention``: ``full``/``swin`` for this call (default ``cfg.attention``); the weights are the same
+        for both, so one model serves short (full) and long (Swin) videos."""
         B, C, T, H, W = x_t.shape
         if H % 2 or W % 2:
             raise ValueError(f"latent height/width must be even for 1x2x2 patches, got {H}x{W}")
@@ -97,7 +99,7 @@ class LatentDiT(DiTTrunk):
             raise ValueError("sem_mask given without z_sem")
         angles = rope_angles(pos, self.head_dim)
         ctx = self.text(text.to(x.dtype))
-        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), self.layouts(pos, grid[0]), key_mask)
+        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), self.layouts(pos, grid[0], attention or self.cfg.attention), key_mask)
         out = self.head(x[:, :nv], e_t)                 # VAE tokens only
         return self.unpatchify(out, grid)
 
