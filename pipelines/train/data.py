@@ -34,6 +34,15 @@ def largest_bucket(table: Table, names: Sequence[str]) -> Tuple[List[str], Tuple
     return [r["clip_id"] for r in t if key(r) == best], best
 
 
+def bucket_dataset(cfg, table: Table, shape_names: Sequence[str], tensor_names: Sequence[str]):
+    """(clip ids, shapes, Ray Dataset of ``tensor_names``) for the table's largest shape bucket."""
+    from pipelines.store_read import read_rows
+
+    ids, shapes = largest_bucket(table, shape_names)
+    ds = read_rows(table, ["clip_id", *tensor_cols(*tensor_names)], ids, cfg.ray.read_cpus, cfg.ray.read_tasks)
+    return ids, shapes, ds
+
+
 def stack(batch: Dict[str, np.ndarray], name: str) -> torch.Tensor:
     return torch.stack([unpack(b, s, d).float() for b, s, d in
                         zip(batch[name], batch[f"{name}_shape"], batch[f"{name}_dtype"])])

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipelines.store_read import read_rows
 from semanticgen.config import Config
 from semanticgen.models import Compressor, LatentDiT
 from semanticgen.models.checkpoint import init_from_pretrained
@@ -16,7 +15,7 @@ from semanticgen.store.features_schema import FEATURES_SCHEMA
 from semanticgen.store.table import Table
 from semanticgen.train.losses import stage1_loss
 
-from .data import largest_bucket, pad_text, patchify_latents, read_null_text, stack, tensor_cols
+from .data import bucket_dataset, pad_text, patchify_latents, read_null_text, stack
 from .task import TrainTask
 
 VAE_BASELINE_PATCH = 4       # compressed-VAE baseline: 4×4 latent patches → compressor input
@@ -65,11 +64,10 @@ class LatentTask(TrainTask):
 
     def dataset(self, cfg: Config, store: str):
         table = Table(store, "features", FEATURES_SCHEMA)
-        ids, _ = largest_bucket(table, ["latents", "sem"])
+        ids, _, ds = bucket_dataset(cfg, table, ["latents", "sem"], ["latents", "sem", "text"])
         self.store, self.sample_ids = store, ids[: cfg.train.num_sample_videos]
         self.null_text = read_null_text(store) if self.null_text is None else self.null_text
-        return read_rows(table, ["clip_id", *tensor_cols("latents", "sem", "text")], ids, cfg.ray.read_cpus,
-                         cfg.ray.read_tasks)
+        return ds
 
     def collate(self, batch: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         return {"latents": stack(batch, "latents"), "sem": stack(batch, "sem"), **pad_text(batch, self.null_text)}

@@ -8,14 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipelines.store_read import read_rows
 from semanticgen.config import Config
 from semanticgen.models import SemanticDiT
 from semanticgen.models.checkpoint import init_from_pretrained
 from semanticgen.store.table import Table
 from semanticgen.train.losses import stage2_loss
 
-from .data import largest_bucket, pad_text, read_null_text, stack, tensor_cols
+from .data import bucket_dataset, pad_text, read_null_text, stack
 from .task import TrainTask
 
 
@@ -55,11 +54,10 @@ class SemanticTask(TrainTask):
         from pipelines.encode_semantic import Z_SEM_SCHEMA
 
         table = Table(store, "z_sem", Z_SEM_SCHEMA)
-        ids, shapes = largest_bucket(table, ["z_mu"])
+        _, shapes, ds = bucket_dataset(cfg, table, ["z_mu"], ["z_mu", "z_logvar", "text"])
         self.store, self.shape = store, shapes[0]
         self.null_text = read_null_text(store) if self.null_text is None else self.null_text
-        return read_rows(table, ["clip_id", *tensor_cols("z_mu", "z_logvar", "text")], ids, cfg.ray.read_cpus,
-                         cfg.ray.read_tasks)
+        return ds
 
     def collate(self, batch: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         return {"z_mu": stack(batch, "z_mu"), "z_logvar": stack(batch, "z_logvar"), **pad_text(batch, self.null_text)}
