@@ -145,16 +145,16 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
                 (loss / tc.grad_accum).backward()
             micro += 1
             batch_in_epoch += 1
-            window["loss"] += float(loss.detach())
+            window["loss"] += loss.detach().float()     # stays on the device: no host sync per step
             window["n"] += 1
             window["samples"] += int(next(v for v in batch.values() if torch.is_tensor(v)).shape[0])
             window["tokens"] += int(tokens)
             for k, v in metrics.items():
-                extra[k] = extra.get(k, 0.0) + float(v)
+                extra[k] = extra.get(k, 0.0) + (v.detach().float() if torch.is_tensor(v) else float(v))
             if not last_micro:
                 continue
             gn = torch.nn.utils.clip_grad_norm_(params, tc.grad_clip if tc.grad_clip > 0 else float("inf"))
-            window["grad_norm"] += float(_full(gn) if torch.is_tensor(gn) else gn)
+            window["grad_norm"] += _full(gn).float() if torch.is_tensor(gn) else gn
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
@@ -163,7 +163,7 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
             if tc.debug_fail_at_step >= 0 and step == tc.debug_fail_at_step and rank == world - 1:
                 _inject_fault_once(loop_cfg["fault_marker"])
             if step % tc.report_every == 0 or step == tc.max_steps:
-                _report(step, epoch, batch_in_epoch, window, extra, opt, model, ema, mlf, cfg, rank, world)
+                _report(step, epoch, batch_in_epoch, window, extra, opt, model, ema, mlf, cfg, rank, world, device)
             if step >= tc.max_steps:
                 break
         else:
@@ -196,21 +196,22 @@ def _inject_fault_once(marker: str) -> None:
         raise RuntimeError("injected fault (train.debug_fail_at_step)")
 
 
-def _report(step, epoch, batch_in_epoch, window, extra, opt, model, ema, mlf, cfg, rank, world) -> None:
+def _report(step, epoch, batch_in_epoch, window, extra, opt, model, ema, mlf, cfg, rank, world, device) -> None:
     import ray.train
     import torch.distributed as dist
 
     tc = cfg.train
     dt = max(time.time() - window["t0"], 1e-9)
     n = max(window["n"], 1)
-    loss = torch.tensor([window["loss"] / n])
+    # on the training device: NCCL reduces device tensors only; one host sync per report, not per step
+    loss = torch.as_tensor(window["loss"], dtype=torch.float32, device=device).reshape(1) / n
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(loss)
         loss /= world
     metrics = {"loss": float(loss), "lr": opt.param_groups[0]["lr"], "step": step,
-               "grad_norm": window["grad_norm"] / max(1, n // tc.grad_accum),
+               "grad_norm": float(window["grad_norm"]) / max(1, n // tc.grad_accum),
                "samples_per_s": window["samples"] * world / dt, "tokens_per_s": window["tokens"] * world / dt}
-    metrics.update({k: v / n for k, v in extra.items()})
+    metrics.update({k: float(v) / n for k, v in extra.items()})
     window.update(loss=0.0, n=0, samples=0, tokens=0, t0=time.time(), grad_norm=0.0)
     extra.clear()
     if rank == 0:
