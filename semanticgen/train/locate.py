@@ -15,17 +15,13 @@ from typing import Optional
 
 import pyarrow.fs as pafs
 
+from ..video.uri import filesystem
+
 CACHE_ENV = "SEMANTICGEN_CHECKPOINT_CACHE"
 
 
 def is_uri(path: str) -> bool:
     return "://" in path
-
-
-def _fs(path: str):
-    if is_uri(path):
-        return pafs.FileSystem.from_uri(path)
-    return pafs.LocalFileSystem(), os.path.abspath(path)
 
 
 def _join(root: str, *parts: str) -> str:
@@ -34,7 +30,7 @@ def _join(root: str, *parts: str) -> str:
 
 def latest_checkpoint(root: str, name: str) -> str:
     """``<root>/<name>/checkpoint_<n>`` with the highest ``n`` (Ray Train's zero-padded names sort)."""
-    fs, run = _fs(_join(root, name))
+    fs, run = filesystem(_join(root, name))
     infos = fs.get_file_info(pafs.FileSelector(run, allow_not_found=True))
     cps = sorted(os.path.basename(i.path) for i in infos
                  if i.type == pafs.FileType.Directory and os.path.basename(i.path).startswith("checkpoint_"))
@@ -58,7 +54,7 @@ def local_checkpoint(path: str, cache_dir: Optional[str] = None) -> str:
     os.makedirs(cache, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".partial-", dir=cache)
     try:
-        fs, src = _fs(path)
+        fs, src = filesystem(path)
         if fs.get_file_info(src).type != pafs.FileType.Directory:
             raise FileNotFoundError(f"checkpoint not found: {path}")
         pafs.copy_files(src, tmp, source_filesystem=fs, destination_filesystem=pafs.LocalFileSystem())
