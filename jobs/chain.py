@@ -31,6 +31,16 @@ class Step:
         return ["python", "-m", self.module, *self.args]
 
 
+def demo_inputs() -> List[str]:
+    """The sample movies that ship inside installed packages (the default input of the demo and the chain)."""
+    from semanticgen.samples import sample_videos
+
+    videos = [str(p) for p in sample_videos().values()]
+    if not videos:
+        raise RuntimeError("no sample videos found: install the dev extra (pip install -e '.[dev]')")
+    return videos
+
+
 def chain_paths(out: str) -> Dict[str, str]:
     """Where each step reads and writes, under the absolute folder ``out``."""
     if not os.path.isabs(out):
@@ -64,7 +74,7 @@ def chain_steps(config: str, overrides: Sequence[str], out: str, inputs: Sequenc
     latent, semantic = f"{name}-latent", f"{name}-semantic"
     steps = [Step("ingest", "jobs.ingest", (*common, "--input", *inputs, "--output", p["store"]))]
     if models is None:
-        steps.append(Step("tiny models", "semanticgen.encoders.tiny_models", ("--out", p["models"])))
+        steps.append(Step("tiny models", "jobs.tiny_models", ("--out", p["models"])))
     steps += [
         Step("features", "jobs.encode", (*common, "--store", p["store"], "--models", model_dir)),
         Step("train latent (stage 1)", "jobs.train_latent",

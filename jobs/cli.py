@@ -1,4 +1,6 @@
-"""Shared entrypoint plumbing: ``--config`` + dotted overrides, logging, exit codes.
+"""Shared entrypoint plumbing: ``--config`` + dotted overrides, logging, exit codes, and the pieces
+several jobs share (the ``--models DIR`` flag, the body of the two training jobs). Jobs import this
+module, never each other.
 
 Every job is ``python -m jobs.<name> --config <preset|file.yaml> [key.sub=value ...] [job flags]``.
 The config is loaded and validated before any work starts; a bad value exits 2
@@ -23,6 +25,17 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="check the flags and the config, print the resolved config, start nothing")
     return p
+
+
+def add_models_flag(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--models DIR``: a folder of local models; relative model names resolve inside it."""
+    p.add_argument("--models", default=None, help="folder with local models (sets features.models_dir)")
+    return p
+
+
+def models_override(args: argparse.Namespace) -> list:
+    """The config override that ``--models DIR`` stands for."""
+    return [f"features.models_dir={args.models}"] if getattr(args, "models", None) else []
 
 
 def setup_env() -> None:
@@ -60,6 +73,29 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
     return args, cfg
 
 
+def train_parser(doc: str) -> argparse.ArgumentParser:
+    p = base_parser(doc)
+    p.add_argument("--store", required=True)
+    p.add_argument("--name", required=True, help="run name: same name = resume")
+    return add_models_flag(p)
+
+
+def run_training_job(doc: str, make_task, argv=None) -> int:
+    """Shared body of the training jobs: parse, start/join Ray, train ``make_task()``, report."""
+    args, cfg = parse(train_parser(doc), argv, extra=models_override)
+    from pipelines.train.run import run_training
+    from semanticgen.ray_helpers import init_ray
+    from semanticgen.tracking import ui_hint
+
+    init_ray(cfg)
+    result = run_training(cfg, make_task(), args.store, args.name)
+    print(f"== {result.name} ==")
+    print(f"final metrics: { {k: round(v, 5) for k, v in result.metrics.items() if isinstance(v, float)} }")
+    print(f"checkpoint: {result.checkpoint_path}")
+    print(f"MLflow run: {result.mlflow_run_id}   UI: {ui_hint(cfg)}")
+    return 0
+
+
 def run_main(fn: Callable[[], int]) -> None:
     try:
         code = fn()
@@ -69,4 +105,5 @@ def run_main(fn: Callable[[], int]) -> None:
     raise SystemExit(code or 0)
 
 
-__all__ = ["Config", "base_parser", "parse", "run_main", "setup_env"]
+__all__ = ["Config", "add_models_flag", "base_parser", "models_override", "parse", "run_main", "run_training_job",
+           "setup_env", "train_parser"]

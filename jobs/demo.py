@@ -17,18 +17,16 @@ import os
 import time
 from pathlib import Path
 
-from jobs.chain import chain_steps, write_prompts
+from jobs.chain import chain_steps, demo_inputs, write_prompts
 from jobs.cli import base_parser, parse, run_main
-from semanticgen.samples import sample_videos
 
 log = logging.getLogger("semanticgen.demo")
 
 
 def print_clip_summary(store: str) -> None:
-    from semanticgen.store.schema import CLIPS_SCHEMA
     from semanticgen.store.table import Table
 
-    rows = Table(store, "clips", CLIPS_SCHEMA).read().to_pylist()
+    rows = Table(store, "clips").read().to_pylist()
     by_src: dict = {}
     for r in rows:
         by_src.setdefault(r["source_uri"], []).append(r)
@@ -37,13 +35,6 @@ def print_clip_summary(store: str) -> None:
         secs = [r["end_s"] - r["start_s"] for r in rs]
         cuts = sum(len(r["shot_boundaries_s"]) for r in rs)
         print(f"{os.path.basename(src)[:40]:40s} {len(rs):5d} {sum(secs):8.1f} {max(secs):8.1f} {cuts:11d}")
-
-
-def demo_inputs() -> list:
-    videos = [str(p) for p in sample_videos().values()]
-    if not videos:
-        raise RuntimeError("no sample videos found: install the dev extra (pip install -e '.[dev]')")
-    return videos
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,7 @@ text embeddings → ``STORE/features``.
 
     python -m jobs.encode --config tiny --store STORE [--models DIR] [--captions FILE] [overrides...]
 
-``--models DIR`` points at local model folders (e.g. built by ``python -m semanticgen.encoders.tiny_models``);
+``--models DIR`` points at local model folders (e.g. built by ``python -m jobs.tiny_models``);
 real weights: ``features.qwen_vl=Qwen/Qwen2.5-VL-3B-Instruct`` etc. (local dirs or hub names).
 ``--captions FILE`` (JSONL/CSV/Parquet with ``clip_id``, ``caption``) gives clips their own captions, which
 the captioner then skips.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from jobs.cli import base_parser, parse, run_main
+from jobs.cli import add_models_flag, base_parser, models_override, parse, run_main
 from semanticgen.ray_helpers import init_ray
 from semanticgen.tracking import mlflow_run
 
@@ -20,9 +20,9 @@ from semanticgen.tracking import mlflow_run
 def main(argv=None) -> int:
     p = base_parser(__doc__)
     p.add_argument("--store", required=True)
-    p.add_argument("--models", default=None, help="folder with local models (sets features.models_dir)")
+    add_models_flag(p)
     p.add_argument("--captions", default=None, help="sidecar of clip_id → caption (.jsonl, .csv, .parquet)")
-    args, cfg = parse(p, argv, extra=lambda a: [f"features.models_dir={a.models}"] if a.models else [])
+    args, cfg = parse(p, argv, extra=models_override)
     from pipelines.encode import run_encode
     from semanticgen.store.captions import read_captions
 

@@ -17,7 +17,7 @@ def main(argv=None) -> int:
     args, cfg = parse(p, argv)
     from pipelines.encode_semantic import run_encode_semantic
     from pipelines.train.run import storage_root
-    from semanticgen.train.locate import latest_checkpoint
+    from semanticgen.io.checkpoints import latest_checkpoint
 
     ckpt = args.checkpoint or latest_checkpoint(storage_root(cfg), args.name)
     init_ray(cfg)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import os
 
-from jobs.cli import base_parser, parse, run_main
+from jobs.cli import add_models_flag, base_parser, models_override, parse, run_main
 from semanticgen.ray_helpers import init_ray
 from semanticgen.tracking import mlflow_run
 
 
 def checkpoints(cfg, args):
     from pipelines.train.run import storage_root
-    from semanticgen.train.locate import latest_checkpoint
+    from semanticgen.io.checkpoints import latest_checkpoint
 
     lat = cfg.generate.latent_checkpoint or (args.latent_run and latest_checkpoint(storage_root(cfg), args.latent_run))
     sem = cfg.generate.semantic_checkpoint or (args.semantic_run and
@@ -58,10 +58,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--latent-run", help="stage-1 run name (its latest checkpoint)")
     p.add_argument("--semantic-run", help="stage-2 run name (its latest checkpoint)")
-    p.add_argument("--models", default=None, help="folder with local models (sets features.models_dir)")
+    add_models_flag(p)
     p.add_argument("--z-sem", help="render from these semantic features (.pt tensor (T', H', W', D))")
     p.add_argument("--prompt", default="", help="caption used with --z-sem")
-    args, cfg = parse(p, argv, extra=lambda a: [f"features.models_dir={a.models}"] if a.models else [],
+    args, cfg = parse(p, argv, extra=models_override,
                       check=check_flags)
     from pipelines.generate import read_prompts, run_generate
 

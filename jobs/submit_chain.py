@@ -19,7 +19,7 @@ import sys
 import time
 from typing import List, Sequence
 
-from jobs.chain import Step, chain_steps, write_prompts
+from jobs.chain import Step, chain_steps, demo_inputs, write_prompts
 from jobs.cli import base_parser, parse, run_main
 
 
@@ -67,11 +67,7 @@ def main(argv=None) -> int:
     p.add_argument("--entrypoint-num-cpus", type=float, default=1)
     p.add_argument("--tag", default="", help="part of each submission id (default: the time)")
     args, _ = parse(p, argv)
-    if args.input:
-        inputs = args.input
-    else:
-        from jobs.demo import demo_inputs
-        inputs = demo_inputs()
+    inputs = args.input or demo_inputs()
     out = os.path.abspath(os.path.expanduser(args.out))
     steps = chain_steps(args.config, args.overrides, out, inputs, models=args.models, name=args.name)
     write_prompts(os.path.join(out, "prompts.jsonl"))

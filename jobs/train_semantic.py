@@ -6,14 +6,13 @@ Run ``jobs.encode_semantic`` first. Re-running with the same ``--name`` resumes.
 """
 from __future__ import annotations
 
-from jobs.cli import run_main
-from jobs.train_latent import run_stage
+from jobs.cli import run_main, run_training_job
 
 
 def main(argv=None) -> int:
     from pipelines.train.stage2 import SemanticTask
 
-    return run_stage(__doc__, SemanticTask, argv)
+    return run_training_job(__doc__, SemanticTask, argv)
 
 
 if __name__ == "__main__":

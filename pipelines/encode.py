@@ -7,7 +7,6 @@ re-run computes nothing. Failed clips become rows in ``STORE/errors`` (stage ``f
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from typing import Dict, List, Optional
 import pandas as pd
 
 from semanticgen.config import Config, config_hash
-from semanticgen.store.features_schema import FEATURES_SCHEMA, NULL_TEXT_FILE
-from semanticgen.store.schema import CLIPS_SCHEMA, ERRORS_SCHEMA, error_row
+from semanticgen.store.rows import error_row
+from semanticgen.store.schema import FEATURES_SCHEMA, NULL_TEXT_FILE
 from semanticgen.store.table import Table
 
 from .encode_stages import CaptionStage, DecodeStage, SemanticStage, TextStage, VAEStage
@@ -46,16 +45,14 @@ class EncodeSummary:
 
 def _writer(store: str):
     def write(batch: pd.DataFrame) -> pd.DataFrame:
-        features, errors = Table(store, "features", FEATURES_SCHEMA), Table(store, "errors", ERRORS_SCHEMA)
         rows = batch.to_dict("records")
         ok = [r for r in rows if not r.get("error")]
         bad = [r for r in rows if r.get("error")]
-        key = hashlib.sha1("|".join(sorted(r["clip_id"] for r in rows)).encode()).hexdigest()[:20]
         if ok:
-            features.write_part(key, [{c: r.get(c) for c in FEATURE_COLUMNS} for r in ok])
+            Table(store, "features").write_rows([{c: r.get(c) for c in FEATURE_COLUMNS} for r in ok])
         if bad:
-            errors.write_part(f"features-{key}", [error_row(r["source_uri"], r["error_stage"], r["error"],
-                                                            r["source_id"], r["clip_id"]) for r in bad])
+            Table(store, "errors").write_rows([error_row(r["source_uri"], r["error_stage"], r["error"],
+                                                         r["source_id"], r["clip_id"]) for r in bad], "features-")
         return pd.DataFrame([{"written": len(ok), "failed": len(bad)}])
     return write
 
@@ -66,7 +63,7 @@ def write_null_text(cfg: Config, store: str) -> None:
 
     import ray
 
-    table = Table(store, "features", FEATURES_SCHEMA)
+    table = Table(store, "features")
     path = f"{table.path}/{NULL_TEXT_FILE}"
     if table.fs.get_file_info(path).type.name == "File":
         return
@@ -99,12 +96,12 @@ def run_encode(cfg: Config, store: str, captions: Optional[Dict[str, str]] = Non
     t0 = time.time()
     fc = cfg.features
     summary = EncodeSummary()
-    clips = Table(store, "clips", CLIPS_SCHEMA).read().to_pylist()
-    features = Table(store, "features", FEATURES_SCHEMA)
+    clips = Table(store, "clips").read().to_pylist()
+    features = Table(store, "features")
     features.clean_temp()
     done = set(features.read(columns=["clip_id"]).column("clip_id").to_pylist())
     if not fc.retry_errors:
-        errs = Table(store, "errors", ERRORS_SCHEMA).read(columns=["clip_id", "stage"]).to_pylist()
+        errs = Table(store, "errors").read(columns=["clip_id", "stage"]).to_pylist()
         done |= {e["clip_id"] for e in errs if e["clip_id"] and e["stage"].startswith("features.")}
     todo = [c for c in clips if c["clip_id"] not in done]
     summary.clips, summary.todo = len(clips), len(todo)

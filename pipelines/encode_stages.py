@@ -6,7 +6,6 @@ stage turns it into an error row. Intermediate tensors travel as packed columns 
 """
 from __future__ import annotations
 
-import traceback
 from typing import List
 
 import pandas as pd
@@ -56,6 +55,21 @@ class _Stage:
         raise NotImplementedError
 
 
+class _ModelStage(_Stage):
+    """A model stage: its device (GPU when the stage asks for one), compute dtype and stored-tensor dtype."""
+    resources = "semantic_stage"           # the FeaturesConfig field with this stage's resources
+
+    def __init__(self, cfg: Config):
+        fc = self.fc = cfg.features
+        self.device = _device(getattr(fc, self.resources).num_gpus)
+        self.dtype = _DT[fc.dtype]
+        self.store_dtype = STORE_DTYPES[fc.store_dtype]
+        self.model = self.load(fc)                 # once per actor
+
+    def load(self, fc):
+        raise NotImplementedError
+
+
 class DecodeStage(_Stage):
     """Decode each clip once; VAE frames (bucketed), Qwen pixel patches, captioner frames."""
     name = "features.decode"
@@ -84,19 +98,18 @@ class DecodeStage(_Stage):
                      vae_frames=int(f.vae.shape[0]))
 
 
-class CaptionStage(_Stage):
-    name = "features.caption"
+class CaptionStage(_ModelStage):
+    name, resources = "features.caption", "captioner_stage"
 
-    def __init__(self, cfg: Config):
+    def load(self, fc):
         from semanticgen.encoders.captioner import DEFAULT_PROMPT, Captioner
 
-        fc = cfg.features
-        self.model = Captioner.from_pretrained(fc.resolve(fc.captioner or fc.qwen_vl),
-                                               device=_device(fc.captioner_stage.num_gpus), dtype=_DT[fc.dtype],
-                                               prompt=fc.caption_prompt or DEFAULT_PROMPT,
-                                               max_new_tokens=fc.caption_max_new_tokens,
-                                               min_new_tokens=fc.caption_min_new_tokens)
-        self.model.set_max_pixels(fc.caption_max_pixels)
+        model = Captioner.from_pretrained(fc.resolve(fc.captioner or fc.qwen_vl), device=self.device,
+                                          dtype=self.dtype, prompt=fc.caption_prompt or DEFAULT_PROMPT,
+                                          max_new_tokens=fc.caption_max_new_tokens,
+                                          min_new_tokens=fc.caption_min_new_tokens)
+        model.set_max_pixels(fc.caption_max_pixels)
+        return model
 
     def wanted(self, row: dict) -> bool:
         return not row.get("caption")
@@ -109,55 +122,46 @@ class CaptionStage(_Stage):
             r["caption"], r["caption_source"] = c, "model"
 
 
-class SemanticStage(_Stage):
-    name = "features.semantic"
+class SemanticStage(_ModelStage):
+    name, resources = "features.semantic", "semantic_stage"
 
-    def __init__(self, cfg: Config):
+    def load(self, fc):
         from semanticgen.encoders.semantic import SemanticEncoder
 
-        fc = cfg.features
-        self.store_dtype = STORE_DTYPES[fc.store_dtype]
-        self.enc = SemanticEncoder.from_pretrained(fc.resolve(fc.qwen_vl), device=_device(fc.semantic_stage.num_gpus),
-                                                   dtype=_DT[fc.dtype], min_pixels=fc.semantic_min_pixels,
-                                                   max_pixels=fc.semantic_max_pixels)
-        self.fps = fc.semantic_fps
+        return SemanticEncoder.from_pretrained(fc.resolve(fc.qwen_vl), device=self.device, dtype=self.dtype,
+                                               min_pixels=fc.semantic_min_pixels, max_pixels=fc.semantic_max_pixels)
 
     def process(self, rows: List[dict]) -> None:
         for r in rows:
             grid = torch.tensor([r["sem_grid"]])
-            feats = self.enc.encode_pixels(unpack_row(r, "sem_pix"), grid)
-            r.update(pack("sem", feats, self.store_dtype), sem_fps=self.fps)
+            feats = self.model.encode_pixels(unpack_row(r, "sem_pix"), grid)
+            r.update(pack("sem", feats, self.store_dtype), sem_fps=self.fc.semantic_fps)
 
 
-class VAEStage(_Stage):
-    name = "features.vae"
+class VAEStage(_ModelStage):
+    name, resources = "features.vae", "vae_stage"
 
-    def __init__(self, cfg: Config):
+    def load(self, fc):
         from semanticgen.encoders.vae import VideoVAE
 
-        fc = cfg.features
-        self.store_dtype = STORE_DTYPES[fc.store_dtype]
-        self.vae = VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder,
-                                            device=_device(fc.vae_stage.num_gpus), dtype=_DT[fc.dtype])
-        self.fps = fc.vae_fps
+        return VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=self.device,
+                                        dtype=self.dtype)
 
     def process(self, rows: List[dict]) -> None:
         for r in rows:
             u8 = unpack_row(r, "vae_u8")
             video = u8.permute(3, 0, 1, 2).float() / 127.5 - 1.0
-            r.update(pack("latents", self.vae.encode(video), self.store_dtype), vae_fps=self.fps)
+            r.update(pack("latents", self.model.encode(video), self.store_dtype), vae_fps=self.fc.vae_fps)
 
 
-class TextStage(_Stage):
-    name = "features.text"
+class TextStage(_ModelStage):
+    name, resources = "features.text", "text_stage"
 
-    def __init__(self, cfg: Config):
+    def load(self, fc):
         from semanticgen.encoders.text import TextEncoder
 
-        fc = cfg.features
-        self.store_dtype = STORE_DTYPES[fc.store_dtype]
-        self.enc = TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
-                                               device=_device(fc.text_stage.num_gpus), dtype=_DT[fc.dtype])
+        return TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
+                                           device=self.device, dtype=self.dtype)
 
     def process(self, rows: List[dict]) -> None:
         missing = [r for r in rows if not r.get("caption")]
@@ -166,11 +170,8 @@ class TextStage(_Stage):
         rows = [r for r in rows if r.get("caption")]
         if not rows:
             return
-        emb, mask = self.enc.encode([r["caption"] for r in rows])
+        emb, mask = self.model.encode([r["caption"] for r in rows])
         for r, e, m in zip(rows, emb, mask):
             n = int(m.sum())
             r.update(pack("text", e[:n], self.store_dtype), text_len=n)
 
-
-def describe_error() -> str:
-    return traceback.format_exc(limit=3)

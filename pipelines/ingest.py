@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
 
 from semanticgen.config import Config, config_hash
-from semanticgen.store.schema import CLIPS_SCHEMA, ERRORS_SCHEMA, error_row, source_id
+from semanticgen.io.uri import file_size
+from semanticgen.store.rows import clip_rows, error_row, source_id
 from semanticgen.store.table import Table
+from semanticgen.video.discover import discover
 from semanticgen.video.probe import probe
 from semanticgen.video.segments import assemble_source, plan_segments
 from semanticgen.video.shots import detect_segment
-from semanticgen.video.uri import discover, file_size
 
 log = logging.getLogger("semanticgen.ingest")
 
@@ -102,8 +103,8 @@ def run_ingest(cfg: Config, inputs: Sequence[str], store: str) -> IngestSummary:
 
     t0 = time.time()
     summary = IngestSummary()
-    clips = Table(store, "clips", CLIPS_SCHEMA)
-    errors = Table(store, "errors", ERRORS_SCHEMA)
+    clips = Table(store, "clips")
+    errors = Table(store, "errors")
     clips.clean_temp()
     errors.clean_temp()
     uris, missing = discover(inputs, cfg.ingest.extensions)
@@ -149,7 +150,9 @@ def run_ingest(cfg: Config, inputs: Sequence[str], store: str) -> IngestSummary:
 
 def _finish_source(p: dict, segs: List[dict], cfg: Config, key: str, clips: Table, errors: Table,
                    summary: IngestSummary) -> None:
-    rows, errs, stats = assemble_source(p, segs, cfg.ingest, key)
+    res = assemble_source(p, segs, cfg.ingest)
+    rows, stats = clip_rows(p, res.clips, key), res.stats
+    errs = [error_row(p["uri"], *res.error, key)] if res.error else []
     if rows:
         clips.write_part(key, rows)
         errors.delete_part(key)      # a source that failed before and succeeds now

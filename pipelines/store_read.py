@@ -39,4 +39,4 @@ def read_rows(table: Table, columns: List[str], clip_ids: Sequence[str], num_cpu
         raise RuntimeError(f"{table.uri} has no parts: run the previous stage first")
     items = ray.data.from_items([{"path": f} for f in files], override_num_blocks=len(files))
     return items.map_batches(_ReadPart(table.fs, columns, clip_ids), batch_size=1, batch_format="pyarrow",
-                             num_cpus=num_cpus, **({"concurrency": max_tasks} if max_tasks else {}))
+                             num_cpus=num_cpus, compute=ray.data.TaskPoolStrategy(size=max_tasks))

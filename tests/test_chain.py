@@ -6,7 +6,7 @@ import pytest
 from jobs.chain import chain_steps, write_prompts
 from jobs.submit_chain import submit_command
 
-ORDER = ["jobs.ingest", "semanticgen.encoders.tiny_models", "jobs.encode", "jobs.train_latent",
+ORDER = ["jobs.ingest", "jobs.tiny_models", "jobs.encode", "jobs.train_latent",
          "jobs.encode_semantic", "jobs.train_semantic", "jobs.generate", "jobs.evaluate"]
 
 
@@ -21,7 +21,7 @@ def test_order_and_paths(tmp_path):
     assert features[features.index("--models") + 1] == f"{tmp_path}/models"
     assert ev[ev.index("--videos") + 1] == gen[gen.index("--out") + 1] == f"{tmp_path}/videos"
     real = chain_steps("short", [], str(tmp_path), ["/data/a.mp4"], models="/weights")
-    assert "semanticgen.encoders.tiny_models" not in [s.module for s in real]       # real weights: no tiny build
+    assert "jobs.tiny_models" not in [s.module for s in real]       # real weights: no tiny build
     assert all(s.args[s.args.index("--models") + 1] == "/weights" for s in real if "--models" in s.args)
 
 

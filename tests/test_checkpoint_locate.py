@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from semanticgen.train.locate import latest_checkpoint, local_checkpoint
+from semanticgen.io.checkpoints import latest_checkpoint, local_checkpoint
 
 
 def make_run(root, name, steps):

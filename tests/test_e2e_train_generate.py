@@ -66,8 +66,8 @@ def test_checkpoint_by_uri_loads_the_same_compressor(trained, tmp_path, monkeypa
     """Readers of a checkpoint on an object store (here file://, same pyarrow path as s3://) get its weights."""
     import torch
 
-    from pipelines.encode_semantic import load_compressor
-    from semanticgen.train.locate import latest_checkpoint
+    from semanticgen.models.build import load_compressor
+    from semanticgen.io.checkpoints import latest_checkpoint
 
     monkeypatch.setenv("SEMANTICGEN_CHECKPOINT_CACHE", str(tmp_path / "cache"))
     uri_root = f"file://{trained['work']}/ray_results"
@@ -110,7 +110,7 @@ def test_generation_is_deterministic_per_seed(trained, tmp_path):
     import torch
 
     from semanticgen.inference.pipeline import SemanticGenPipeline
-    from semanticgen.train.locate import latest_checkpoint
+    from semanticgen.io.checkpoints import latest_checkpoint
 
     cfg = load_config("tiny", [*trained["common"], f"features.models_dir={trained['models']}",
                                "generate.save_latents=true"])
@@ -141,7 +141,7 @@ def test_batched_prompts_match_prompts_generated_alone(trained, tmp_path):
     import torch
 
     from semanticgen.inference.pipeline import SemanticGenPipeline
-    from semanticgen.train.locate import latest_checkpoint
+    from semanticgen.io.checkpoints import latest_checkpoint
 
     cfg = load_config("tiny", [*trained["common"], f"features.models_dir={trained['models']}",
                                "generate.save_latents=true"])

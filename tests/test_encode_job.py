@@ -14,7 +14,6 @@ from semanticgen.encoders.clip_frames import clip_frames
 from semanticgen.encoders.semantic import SemanticEncoder, sample_times
 from semanticgen.encoders.vae import VideoVAE
 from semanticgen.store.captions import read_captions
-from semanticgen.store.schema import CLIPS_SCHEMA
 from semanticgen.store.table import Table
 from semanticgen.store.tensor_columns import shape_of, unpack_row
 from synth_video import movie_with_cuts
@@ -29,7 +28,7 @@ def encoded(ray_local, tiny_model_dir, tmp_path_factory):
                                "ingest.min_clip_s=0", "ingest.max_clip_s=3.3", "ingest.min_shot_s=0.2"])
     store = str(d / "store")
     run_ingest(cfg, [str(d / "movie.mp4")], store)
-    clips = Table(store, "clips", CLIPS_SCHEMA)
+    clips = Table(store, "clips")
     rows = clips.read().to_pylist()
     rows.sort(key=lambda r: r["start_s"])
     rows[-1]["caption"] = "a provided caption"            # a clip that already carries a caption keeps it

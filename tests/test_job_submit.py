@@ -206,7 +206,7 @@ def test_submit_whole_chain_with_mlflow_server(ray_head, mlflow_server, tmp_path
     jobs = [j for j in client.list_jobs() if (j.submission_id or "").startswith(f"semanticgen-{tag}-")]
     assert len(jobs) == 8 and all(j.status == JobStatus.SUCCEEDED for j in jobs), [(j.submission_id, j.status) for j in jobs]
     assert {j.entrypoint.split()[2] for j in jobs} == {
-        "jobs.ingest", "semanticgen.encoders.tiny_models", "jobs.encode", "jobs.train_latent",
+        "jobs.ingest", "jobs.tiny_models", "jobs.encode", "jobs.train_latent",
         "jobs.encode_semantic", "jobs.train_semantic", "jobs.generate", "jobs.evaluate"}
     submitted = [line for line in res.stdout.splitlines() if line.startswith("$ ray job submit")]
     assert len(submitted) == 8 and all(

@@ -4,7 +4,7 @@ import torch
 
 from semanticgen.config.models import DiTConfig
 from semanticgen.models import Compressor, LatentDiT, SemanticDiT
-from semanticgen.train.losses import stage1_loss, stage2_loss
+from semanticgen.models.losses import stage1_loss, stage2_loss
 
 
 @pytest.fixture(autouse=True)

@@ -25,10 +25,9 @@ STAGES = [("decode", "DecodeStage", "decode"), ("caption", "CaptionStage", "capt
 
 
 def clip_rows(store: str, max_clips: int) -> List[dict]:
-    from semanticgen.store.schema import CLIPS_SCHEMA
     from semanticgen.store.table import Table
 
-    rows = sorted(Table(store, "clips", CLIPS_SCHEMA).read().to_pylist(), key=lambda r: (r["source_uri"], r["start_s"]))
+    rows = sorted(Table(store, "clips").read().to_pylist(), key=lambda r: (r["source_uri"], r["start_s"]))
     rows = rows[:max_clips]
     for r in rows:                       # the columns run_encode adds before the stages
         r["caption_source"] = "provided" if r.get("caption") else None
@@ -99,7 +98,7 @@ def main(argv=None) -> int:
         from semanticgen.store.table import Table
 
         e2e_store = os.path.join(tmp, "e2e")
-        Table(e2e_store, "clips", CLIPS_SCHEMA).write_part(
+        Table(e2e_store, "clips").write_part(
             "bench", [{k: v for k, v in r.items() if k in CLIPS_SCHEMA.names} for r in rows if r["clip_id"] in keep])
         t0 = time.perf_counter()
         s = run_encode(cfg, e2e_store)

@@ -19,9 +19,8 @@ def random_checkpoints(cfg, root: str):
     import torch
     from safetensors.torch import save_file
 
-    from pipelines.train.stage1 import Stage1Model
-    from pipelines.train.stage2 import Stage2Model
-    from semanticgen.train.state import MODEL
+    from semanticgen.models.build import Stage1Model, Stage2Model
+    from semanticgen.models.checkpoint import MODEL
 
     torch.manual_seed(0)
     paths = []

@@ -15,7 +15,6 @@ import torch
 
 
 def synthetic_store(path: str, rows: int) -> None:
-    from semanticgen.store.features_schema import FEATURES_SCHEMA
     from semanticgen.store.table import Table
     from semanticgen.store.tensor_columns import pack
 
@@ -27,7 +26,7 @@ def synthetic_store(path: str, rows: int) -> None:
                     **pack("sem", torch.randn(3, 3, 5, 64, generator=g)), "sem_fps": 1.6,
                     **pack("latents", torch.randn(16, 9, 6, 10, generator=g)), "vae_fps": 8.0, "vae_frames": 33,
                     "vae_height": 48, "vae_width": 80, **pack("text", torch.randn(8, 32, generator=g)), "text_len": 8})
-    t = Table(path, "features", FEATURES_SCHEMA)
+    t = Table(path, "features")
     for k in range(0, rows, 16):
         t.write_part(f"part{k:05d}", out[k:k + 16])
 
@@ -50,7 +49,8 @@ def run_steps(model, opt, batches, steps: int) -> float:
 def main(argv=None) -> int:
     import ray
 
-    from pipelines.train.stage1 import LatentTask, Stage1Model
+    from pipelines.train.stage1 import LatentTask
+    from semanticgen.models.build import Stage1Model
     from semanticgen.config import load_config
     from semanticgen.ray_helpers import init_ray
 

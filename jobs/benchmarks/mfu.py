@@ -20,9 +20,9 @@ import torch
 
 
 def main(argv=None) -> int:
-    from pipelines.train.stage1 import Stage1Model, compressor_in_dim
     from semanticgen.config import load_config
     from semanticgen.inference.shapes import semantic_grid
+    from semanticgen.models.build import Stage1Model, compressor_in_dim
     from semanticgen.models.flops import latent_dit_flops, mfu, train_step_flops
 
     p = argparse.ArgumentParser(description=__doc__)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from safetensors.torch import load
 
-from semanticgen.store.features_schema import NULL_TEXT_FILE
+from semanticgen.store.schema import NULL_TEXT_FILE
 from semanticgen.store.table import Table
 from semanticgen.store.tensor_columns import unpack
 
@@ -74,9 +74,3 @@ def read_null_text(store: str) -> Optional[torch.Tensor]:
     except (FileNotFoundError, OSError):
         return None
 
-
-def patchify_latents(latents: torch.Tensor, p: int = 4) -> torch.Tensor:
-    """(B, C, T, H, W) → (B, T, H/p, W/p, C·p·p): the Figure-9 baseline's "semantic" input (compressed VAE)."""
-    B, C, T, H, W = latents.shape
-    x = latents.view(B, C, T, H // p, p, W // p, p).permute(0, 2, 3, 5, 1, 4, 6)
-    return x.reshape(B, T, H // p, W // p, C * p * p)

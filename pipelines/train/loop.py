@@ -18,6 +18,7 @@ import torch
 
 from semanticgen.config.base import from_dict
 from semanticgen.config.schema import Config
+from semanticgen.models.checkpoint import overlay_ema
 from semanticgen.train.ema import EMA
 from semanticgen.train.parallel import (apply_activation_checkpointing, full_optim_state, full_state_dict,
                                        load_full_optim_state, load_full_state_dict, wrap)
@@ -184,7 +185,7 @@ def _finalize(task, cfg: Config, model, ema: EMA, rank: int, out_dir: str) -> No
     if rank != 0:
         return
     plain = task.build(cfg)
-    plain.load_state_dict({**model_sd, **{k: v.to(model_sd[k].dtype) for k, v in ema_sd.items()}})
+    plain.load_state_dict(overlay_ema(model_sd, ema_sd))
     plain.eval()
     task.finalize(plain, cfg, out_dir)
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 from semanticgen.config import Config, to_dict
 from semanticgen.tracking import experiment_name, tracking_uri
-from semanticgen.train.locate import is_uri
+from semanticgen.io.uri import is_uri
 
 from .loop import train_loop_per_worker
 from .task import TrainTask

@@ -39,21 +39,18 @@ def render_latents(latent_dit, z_sem: torch.Tensor, text, text_mask, null_text, 
     return euler_sample(cond, noise, fl.steps, fl.shift, uncond, fl.cfg_scale)
 
 
-def stage1_samples(model, cfg: Config, out_dir: str, store: Optional[str], rows: List[dict]) -> List[str]:
+def stage1_samples(model, cfg: Config, out_dir: str, rows: List[dict]) -> List[str]:
     """Render stored clips' z_sem back to video (the paper's stage-1 reconstruction check)."""
+    from semanticgen.models.build import compressor_input
     from semanticgen.store.tensor_columns import unpack_row
     from semanticgen.video.mp4 import write_video
-
-    from .data import patchify_latents
-    from .stage1 import VAE_BASELINE_PATCH
 
     vae = _load_vae(cfg)
     paths = []
     for i, r in enumerate(rows):
         lat = unpack_row(r, "latents").float()[None]
-        sem = patchify_latents(lat, VAE_BASELINE_PATCH) if cfg.models.compressor.input == "vae" else \
-            unpack_row(r, "sem").float()[None]
-        _, mu, _ = model.compressor(sem, sample=False)
+        sem = unpack_row(r, "sem").float()[None] if cfg.models.compressor.input == "semantic" else None
+        _, mu, _ = model.compressor(compressor_input(cfg, lat, sem), sample=False)
         text = unpack_row(r, "text").float()[None]
         out = render_latents(model.latent_dit, mu, text, None, None, None, tuple(lat.shape[1:]), cfg, seed=i)
         torch.save(out[0].clone(), os.path.join(out_dir, f"sample{i}_latents.pt"))
@@ -62,6 +59,18 @@ def stage1_samples(model, cfg: Config, out_dir: str, store: Optional[str], rows:
             video = vae.decode(out[0])
             paths.append(str(write_video(os.path.join(out_dir, f"sample{i}.mp4"), video, r.get("vae_fps") or 8.0)))
     return paths
+
+
+def stage2_samples(model, cfg: Config, out_dir: str, null_text: Optional[torch.Tensor], shape) -> List[str]:
+    """The semantic DiT's z_sem for the empty prompt: the tensor and a picture."""
+    fl = cfg.models.flow
+    text = null_text if null_text is not None else torch.zeros(1, cfg.models.text_dim)
+    g = torch.Generator().manual_seed(cfg.run.seed)
+    noise = torch.randn((1, *shape), generator=g)
+    with torch.no_grad():
+        z = euler_sample(lambda x, t: model.semantic_dit(x, t, text[None].float(), None), noise, fl.steps, fl.shift)
+    torch.save(z[0].clone(), os.path.join(out_dir, "z_sem_sample.pt"))
+    return [zsem_picture(z[0], os.path.join(out_dir, "z_sem_sample.png"))]
 
 
 def zsem_picture(z: torch.Tensor, path: str) -> str:

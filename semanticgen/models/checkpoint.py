@@ -1,4 +1,14 @@
-"""Model weights as safetensors, and initialisation from a pretrained Wan2.1 DiT.
+"""Model weights: safetensors files, training-checkpoint folders, and initialisation from a pretrained Wan2.1 DiT.
+
+A training checkpoint is a folder (written by ``semanticgen.train.state.save_checkpoint``)::
+
+    model.safetensors      trainable weights, keys prefixed by module name (``latent_dit.``, ``compressor.``)
+    ema.safetensors        EMA of the parameters, same keys (buffers live in model.safetensors only)
+    optimizer.pt           optimizer state_dict
+    trainer_state.pt       step, epoch, batches consumed in the epoch, RNG states, MLflow run id
+
+:func:`load_stage_weights` is the one way every reader (training resume, z_sem encoding, generation,
+benchmarks) gets weights out of such a folder, local or on an object store.
 
 Our parameter names follow the original Wan2.1 checkpoints (``wan/modules/model.py``), so those
 tensors map one to one. Diffusers-format checkpoints (``WanTransformer3DModel``) are renamed with
@@ -24,11 +34,15 @@ import glob
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from ..io.checkpoints import local_checkpoint
+
+MODEL, EMA_FILE, OPTIM, STATE = "model.safetensors", "ema.safetensors", "optimizer.pt", "trainer_state.pt"
 
 DIFFUSERS_TO_OURS = [
     (r"^condition_embedder\.text_embedder\.linear_1\.", "text_embedding.0."),
@@ -70,6 +84,49 @@ def save_model(model: nn.Module, path: str) -> None:
 
 def load_model(model: nn.Module, path: str, strict: bool = True) -> None:
     model.load_state_dict(load_file(path), strict=strict)
+
+
+def read_weights(folder: str, name: str = MODEL) -> Dict[str, torch.Tensor]:
+    """One safetensors file of a checkpoint folder; a missing or unreadable file is named in the error."""
+    path = os.path.join(folder, name)
+    try:
+        return load_file(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"checkpoint file missing: {path}") from None
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types for corrupt files
+        raise ValueError(f"checkpoint file unreadable: {path} ({type(e).__name__}: {e})") from None
+
+
+def overlay_ema(model_state: Dict[str, torch.Tensor], ema_state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The plain weights with every EMA-tracked parameter replaced by its average (cast to the weight's
+    dtype); buffers and untracked tensors keep their plain values."""
+    return {**model_state, **{k: v.to(model_state[k].dtype) for k, v in ema_state.items() if k in model_state}}
+
+
+def split_prefixed(state: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+    """Sub-dict of ``prefix.``-keys with the prefix removed (e.g. the compressor out of a stage-1 checkpoint)."""
+    p = prefix + "."
+    return {k[len(p):]: v for k, v in state.items() if k.startswith(p)}
+
+
+def load_stage_weights(checkpoint: str, which: Optional[str] = None, ema: bool = True) -> Dict[str, torch.Tensor]:
+    """Weights of a training checkpoint folder (local path or ``s3://``/``gs://``/``file://`` URI).
+
+    ``ema``: the EMA parameters overlaid on the plain weights when the checkpoint has them (buffers always
+    come from the plain weights). ``which``: a sub-module prefix (``compressor``, ``latent_dit``,
+    ``semantic_dit``) → only its tensors, prefix removed; ``None`` → every tensor with its prefix.
+    """
+    folder = local_checkpoint(checkpoint)            # a local copy of a remote checkpoint
+    state = read_weights(folder, MODEL)
+    if ema and os.path.exists(os.path.join(folder, EMA_FILE)):
+        state = overlay_ema(state, read_weights(folder, EMA_FILE))
+    if which is None:
+        return state
+    sub = split_prefixed(state, which)
+    if not sub:
+        raise KeyError(f"checkpoint {checkpoint} has no '{which}.' weights (it holds: "
+                       f"{sorted({k.split('.')[0] for k in state})})")
+    return sub
 
 
 def read_safetensors(path: str) -> Dict[str, torch.Tensor]:

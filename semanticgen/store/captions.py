@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..video.uri import filesystem
+from ..io.uri import filesystem
 
 
 def read_captions(uri: str) -> Dict[str, str]:

@@ -1,15 +1,23 @@
-"""Arrow schemas and deterministic ids of the clip store (DESIGN §2)."""
-from __future__ import annotations
+"""Every table of a store in one place (DESIGN §2): its Arrow schema, by table name in :data:`TABLES`.
 
-import hashlib
-import uuid
+- ``clips``    one row per ≤ max-length clip of a source (written by ingest); references, not bytes.
+- ``errors``   one row per input or clip that failed, with the stage and the message.
+- ``features`` one row per clip: caption, Qwen2.5-VL features ``sem`` (T', H', W', D) at ``sem_fps``,
+  normalised Wan VAE latents ``latents`` (16, 1+k, h/8, w/8) of ``vae_frames`` frames at ``vae_fps``
+  resized/cropped to the bucket ``vae_height`` × ``vae_width``, and the caption's text embedding
+  ``text`` (L, D_text) with ``text_len`` real tokens. The empty-prompt embedding for CFG lives beside the
+  parts in :data:`NULL_TEXT_FILE`.
+- ``z_sem``    one row per clip: the frozen compressor's μ and log σ² (the stage-2 targets), the caption
+  embedding (so stage 2 trains from one table) and the stage-1 checkpoint that produced it.
+Tensors are flat binary columns + shape + dtype (:mod:`.tensor_columns`). Row builders and ids: :mod:`.rows`.
+"""
+from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-# A fixed namespace so clip ids are the same on every machine and every re-run.
-CLIP_NAMESPACE = uuid.UUID("6f1c2a4e-5b7d-4c3e-9a8f-0d2e4b6a8c10")
+from .tensor_columns import tensor_fields
 
+SCHEMA_VERSION = 1
 CLIPS_SCHEMA = pa.schema([
     ("clip_id", pa.string()),
     ("source_uri", pa.string()),
@@ -37,16 +45,27 @@ ERRORS_SCHEMA = pa.schema([
 ])
 
 
-def source_id(source_uri: str, size_bytes: int) -> str:
-    """Stable key of one input: its URI and byte size (a replaced file gets a new id)."""
-    return hashlib.sha1(f"{source_uri}|{size_bytes}".encode()).hexdigest()[:20]
+NULL_TEXT_FILE = "_null_text.safetensors"
 
+FEATURES_SCHEMA = pa.schema([
+    ("clip_id", pa.string()),
+    ("source_uri", pa.string()),
+    ("start_s", pa.float64()),
+    ("end_s", pa.float64()),
+    ("caption", pa.string()),
+    ("caption_source", pa.string()),      # provided | model
+    *tensor_fields("sem"),
+    ("sem_fps", pa.float64()),
+    *tensor_fields("latents"),
+    ("vae_fps", pa.float64()),
+    ("vae_frames", pa.int32()),
+    ("vae_height", pa.int32()),
+    ("vae_width", pa.int32()),
+    *tensor_fields("text"),
+    ("text_len", pa.int32()),
+])
 
-def clip_id(source_key: str, start_s: float, end_s: float) -> str:
-    """uuid5 of the source identity + the clip span (millisecond resolution)."""
-    return str(uuid.uuid5(CLIP_NAMESPACE, f"{source_key}|{start_s:.3f}|{end_s:.3f}"))
+Z_SEM_SCHEMA = pa.schema([("clip_id", pa.string()), *tensor_fields("z_mu"), *tensor_fields("z_logvar"),
+                          *tensor_fields("text"), ("text_len", pa.int32()), ("checkpoint", pa.string())])
 
-
-def error_row(source_uri: str, stage: str, error: str, source_key: str = "", clip: str | None = None) -> dict:
-    return {"source_uri": source_uri, "source_id": source_key, "clip_id": clip, "stage": stage,
-            "error": error[:2000]}
+TABLES = {"clips": CLIPS_SCHEMA, "errors": ERRORS_SCHEMA, "features": FEATURES_SCHEMA, "z_sem": Z_SEM_SCHEMA}

@@ -19,19 +19,21 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ..video.uri import filesystem, is_remote
-from .schema import SCHEMA_VERSION
+from ..io.uri import filesystem, is_local_fs
+from .rows import part_key
+from .schema import SCHEMA_VERSION, TABLES
 
 MANIFEST = "_manifest.json"
 
 
 class Table:
-    """One table of a store (``clips``, ``errors``, ``features``, ``z_sem`` ...)."""
+    """One table of a store (``clips``, ``errors``, ``features``, ``z_sem`` ...); its schema comes from
+    :data:`.schema.TABLES` unless given."""
 
     def __init__(self, store: str, name: str, schema: Optional[pa.Schema] = None):
         self.store = store.rstrip("/")
         self.name = name
-        self.schema = schema
+        self.schema = schema if schema is not None else TABLES.get(name)
         self.uri = f"{self.store}/{name}"
         self.fs, self.path = filesystem(self.uri)
         self.fs.create_dir(self.path, recursive=True)
@@ -56,13 +58,20 @@ class Table:
         """Atomically (re)place the part ``key``; returns the number of rows written."""
         table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=self.schema)
         final = self.part_path(key)
-        if is_remote(self.uri):            # object stores: a single PUT is atomic
+        if not is_local_fs(self.fs):            # object stores: a single PUT is atomic
             pq.write_table(table, final, filesystem=self.fs)
             return table.num_rows
         tmp = f"{self.path}/.tmp-{key}-{uuid.uuid4().hex[:8]}.parquet"
         pq.write_table(table, tmp, filesystem=self.fs)
         os.replace(tmp, final)
         return table.num_rows
+
+    def write_rows(self, rows: List[dict], prefix: str = "") -> str:
+        """Write ``rows`` (each with a ``clip_id``) as one part named after their clip ids; returns the key.
+        The same clips always land in the same part, so a re-run replaces instead of duplicating."""
+        key = part_key((r["clip_id"] for r in rows), prefix)
+        self.write_part(key, rows)
+        return key
 
     def delete_part(self, key: str) -> None:
         if self.has(key):
@@ -101,7 +110,7 @@ class Table:
                "counts": counts, "parts": len(self.keys()), "updated_unix": time.time(), **(extra or {})}
         data = json.dumps(doc, indent=2, sort_keys=True).encode()
         final = f"{self.path}/{MANIFEST}"
-        if is_remote(self.uri):
+        if not is_local_fs(self.fs):
             with self.fs.open_output_stream(final) as f:
                 f.write(data)
         else:

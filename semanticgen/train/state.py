@@ -1,11 +1,7 @@
-"""Training checkpoints: safetensors for weights, ``torch.load(weights_only=True)`` for the rest.
+"""Writing and reading whole training checkpoints (weights, EMA, optimizer, trainer state, RNG).
 
-Directory layout (one checkpoint)::
-
-    model.safetensors      trainable weights, keys prefixed by module name (``latent_dit.``, ``compressor.``)
-    ema.safetensors        EMA weights, same keys
-    optimizer.pt           optimizer state_dict
-    trainer_state.pt       step, epoch, batches consumed in the epoch, RNG states, MLflow run id
+Safetensors for weights, ``torch.load(weights_only=True)`` for the rest; the folder layout and the weight
+readers are in :mod:`semanticgen.models.checkpoint`.
 """
 from __future__ import annotations
 
@@ -15,9 +11,9 @@ from typing import Dict, Optional
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-MODEL, EMA_FILE, OPTIM, STATE = "model.safetensors", "ema.safetensors", "optimizer.pt", "trainer_state.pt"
+from ..models.checkpoint import EMA_FILE, MODEL, OPTIM, STATE, read_weights
 
 
 def rng_state() -> dict:
@@ -49,16 +45,11 @@ def save_checkpoint(path: str, model_state: Dict[str, torch.Tensor], ema_state: 
 
 
 def load_checkpoint(path: str) -> dict:
-    out = {"model": load_file(os.path.join(path, MODEL)),
+    out = {"model": read_weights(path, MODEL),
            "trainer": torch.load(os.path.join(path, STATE), weights_only=True)}
     if os.path.exists(os.path.join(path, EMA_FILE)):
-        out["ema"] = load_file(os.path.join(path, EMA_FILE))
+        out["ema"] = read_weights(path, EMA_FILE)
     if os.path.exists(os.path.join(path, OPTIM)):
         out["optimizer"] = torch.load(os.path.join(path, OPTIM), weights_only=True)
     return out
 
-
-def split_prefixed(state: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
-    """Sub-dict of ``prefix.``-keys with the prefix removed (e.g. the compressor out of a stage-1 checkpoint)."""
-    p = prefix + "."
-    return {k[len(p):]: v for k, v in state.items() if k.startswith(p)}

@@ -6,7 +6,7 @@ from typing import Iterator, Optional, Tuple
 import av
 import numpy as np
 
-from .uri import open_input
+from ..io.uri import open_input
 
 
 def _scaled_size(w: int, h: int, width: Optional[int]) -> Tuple[int, int]:

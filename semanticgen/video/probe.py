@@ -6,7 +6,7 @@ from typing import Optional
 
 import av
 
-from .uri import file_size, open_input
+from ..io.uri import file_size, open_input
 
 
 class ProbeError(RuntimeError):

@@ -1,12 +1,14 @@
-"""Split a probed source into detection segments and assemble their results into clip rows."""
+"""Split a probed source into detection segments and assemble their results into packed clips.
+
+The store turns the result into rows (``semanticgen.store.rows.clip_rows``); nothing here knows the store."""
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..config.ingest import IngestConfig
-from ..store.schema import clip_id, error_row
-from .packing import pack_source
+from .packing import Clip, pack_source
 from .shots import LUMA_BIN_S
 
 
@@ -30,23 +32,28 @@ def merge_luma(segments: Sequence[dict]) -> List[float]:
     return out
 
 
-def assemble_source(probe: dict, segments: Sequence[dict], cfg: IngestConfig, source_key: str
-                    ) -> Tuple[List[dict], List[dict], Dict[str, float]]:
-    """Clip rows and error rows for one source from all its segment results.
+@dataclass
+class SourceResult:
+    """Packed clips of one source, or the stage and message of why it has none."""
+    clips: List[Clip] = field(default_factory=list)
+    error: Optional[Tuple[str, str]] = None          # (stage, message)
+    stats: Dict[str, float] = field(default_factory=dict)
+
+
+def assemble_source(probe: dict, segments: Sequence[dict], cfg: IngestConfig) -> SourceResult:
+    """Packed clips of one source from all its segment results.
 
     The decodable extent is ``[first frame, last frame + 1/fps)``; a segment that ends
-    early (truncated file) caps the extent there. Returns ``(clips, errors, stats)``.
+    early (truncated file) caps the extent there.
     """
-    uri = probe["uri"]
     segments = sorted(segments, key=lambda s: s["start_s"])
     failed = [s for s in segments if s.get("error")]
     if failed:
-        return [], [error_row(uri, "detect", failed[0]["error"], source_key)], {}
-    fps = probe["fps"]
-    frame_dur = 1.0 / fps
+        return SourceResult(error=("detect", failed[0]["error"]))
+    frame_dur = 1.0 / probe["fps"]
     first = next((s["first_frame_s"] for s in segments if s["first_frame_s"] is not None), None)
     if first is None:
-        return [], [error_row(uri, "detect", "no frames could be decoded", source_key)], {}
+        return SourceResult(error=("detect", "no frames could be decoded"))
     end = None
     for s in segments:
         if s["last_frame_s"] is None:
@@ -60,20 +67,11 @@ def assemble_source(probe: dict, segments: Sequence[dict], cfg: IngestConfig, so
     packed = pack_source(cuts, start, end, merge_luma(segments), LUMA_BIN_S, max_clip_s=cfg.max_clip_s,
                          min_clip_s=cfg.min_clip_s, min_shot_s=cfg.min_shot_s, drop_black=cfg.drop_black,
                          black_luma=cfg.black_luma)
-    rows = []
-    for i, c in enumerate(packed.clips):
-        rows.append({
-            "clip_id": clip_id(source_key, c.start_s, c.end_s), "source_uri": uri, "source_id": source_key,
-            "start_s": c.start_s, "end_s": c.end_s, "duration_s": c.duration_s,
-            "num_frames": int(round(c.duration_s * fps)), "fps": fps, "width": probe["width"],
-            "height": probe["height"], "rotation": probe["rotation"], "codec": probe["codec"],
-            "shot_boundaries_s": list(c.shot_boundaries_s), "clip_index": i, "caption": None,
-        })
-    errors = []
-    if not rows:
+    error = None
+    if not packed.clips:
         why = ", ".join(sorted({d[2] for d in packed.dropped})) or "empty"
-        errors.append(error_row(uri, "pack", f"no clip kept ({why}; extent {start:.2f}-{end:.2f}s)", source_key))
+        error = ("pack", f"no clip kept ({why}; extent {start:.2f}-{end:.2f}s)")
     truncated = next((s["decode_error"] for s in segments if s.get("decode_error")), None)
     stats = {"decoded_s": end - start, "truncated": truncated, "kept_s": sum(c.duration_s for c in packed.clips),
              "dropped_s": sum(b - a for a, b, _ in packed.dropped), "cuts": float(len(cuts))}
-    return rows, errors, stats
+    return SourceResult(packed.clips, error, stats)

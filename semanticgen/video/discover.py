@@ -1,4 +1,4 @@
-"""Local paths and object-store URIs (``s3://``, ``gs://``) through pyarrow filesystems."""
+"""Input discovery for ingest: files, folders (recursive, by extension), globs and object-store prefixes."""
 from __future__ import annotations
 
 import fnmatch
@@ -9,43 +9,7 @@ from typing import Iterable, List, Sequence, Tuple
 
 import pyarrow.fs as pafs
 
-REMOTE_SCHEMES = ("s3://", "gs://", "gcs://", "hdfs://", "abfs://", "abfss://")
-
-
-def is_remote(uri: str) -> bool:
-    return uri.startswith(REMOTE_SCHEMES)
-
-
-def filesystem(uri: str) -> Tuple[pafs.FileSystem, str]:
-    """(filesystem, path inside it) for a local path or a URI."""
-    if is_remote(uri) or uri.startswith("file://"):
-        return pafs.FileSystem.from_uri(uri)
-    return pafs.LocalFileSystem(), os.path.abspath(uri)
-
-
-def normalize(uri: str) -> str:
-    """Canonical identity of an input: absolute local path, or the URI as given."""
-    if is_remote(uri):
-        return uri
-    if uri.startswith("file://"):
-        uri = uri[len("file://"):]
-    return os.path.abspath(uri)
-
-
-def open_input(uri: str):
-    """A seekable binary file object for ``uri`` (PyAV reads from it directly)."""
-    if not is_remote(uri):
-        return open(normalize(uri), "rb")
-    fs, path = filesystem(uri)
-    return fs.open_input_file(path)
-
-
-def file_size(uri: str) -> int:
-    fs, path = filesystem(uri)
-    info = fs.get_file_info(path)
-    if info.type != pafs.FileType.File:
-        raise FileNotFoundError(uri)
-    return int(info.size)
+from ..io.uri import is_uri, normalize
 
 
 def _has_ext(path: str, extensions: Sequence[str]) -> bool:
@@ -82,7 +46,8 @@ def discover(inputs: Iterable[str], extensions: Sequence[str]) -> Tuple[List[str
     found: List[str] = []
     missing: List[Tuple[str, str]] = []
     for item in inputs:
-        if is_remote(item):
+        item = normalize(item) if item.startswith("file://") else item
+        if is_uri(item):
             try:
                 hits = _expand_remote(item, extensions)
             except (OSError, ValueError) as e:

@@ -15,28 +15,20 @@ from typing import Optional
 
 import pyarrow.fs as pafs
 
-from ..video.uri import filesystem
+from .uri import filesystem, is_uri, join
 
 CACHE_ENV = "SEMANTICGEN_CHECKPOINT_CACHE"
 
 
-def is_uri(path: str) -> bool:
-    return "://" in path
-
-
-def _join(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/"), *parts]) if is_uri(root) else os.path.join(root, *parts)
-
-
 def latest_checkpoint(root: str, name: str) -> str:
     """``<root>/<name>/checkpoint_<n>`` with the highest ``n`` (Ray Train's zero-padded names sort)."""
-    fs, run = filesystem(_join(root, name))
+    fs, run = filesystem(join(root, name))
     infos = fs.get_file_info(pafs.FileSelector(run, allow_not_found=True))
     cps = sorted(os.path.basename(i.path) for i in infos
                  if i.type == pafs.FileType.Directory and os.path.basename(i.path).startswith("checkpoint_"))
     if not cps:
-        raise FileNotFoundError(f"no checkpoint under {_join(root, name)}: train it first (--name {name})")
-    return _join(root, name, cps[-1])
+        raise FileNotFoundError(f"no checkpoint under {join(root, name)}: train it first (--name {name})")
+    return join(root, name, cps[-1])
 
 
 def local_checkpoint(path: str, cache_dir: Optional[str] = None) -> str:
