@@ -40,6 +40,7 @@ def models_override(args: argparse.Namespace) -> list:
 
 def setup_env() -> None:
     """Environment defaults for every job (no hub at run time unless the user says so)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")        # no model hub at run time (README: real weights)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     logging.basicConfig(level=os.environ.get("SEMANTICGEN_LOG", "INFO"),

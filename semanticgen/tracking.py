@@ -1,10 +1,11 @@
-"""MLflow tracking: one experiment per stage, resolved config as params, rank 0 only."""
+"""MLflow tracking: one experiment per stage, resolved config as params, rank 0 only; the training metric buffer."""
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Dict, Iterator, List, Optional
 
 from .config import Config, flat_params
 
@@ -51,3 +52,52 @@ def mlflow_run(cfg: Config, stage: str, run_name: Optional[str] = None, run_id: 
 
 def ui_hint(cfg: Config) -> str:
     return f"mlflow ui --backend-store-uri {tracking_uri(cfg)}"
+
+
+class MetricBuffer:
+    """Rank-0 training metrics, buffered and flushed into the (driver-created) MLflow run at checkpoint commits,
+    so a restarted run never logs a step twice; plus MLflow system metrics of the rank-0 worker."""
+
+    def __init__(self, cfg: Config, run_id: Optional[str], enabled: bool):
+        self.rows: List[tuple] = []
+        self.client = None
+        self.run_id = run_id
+        self.monitor = None
+        if enabled and run_id:
+            from mlflow.tracking import MlflowClient
+
+            self.client = MlflowClient(tracking_uri(cfg))
+            try:   # CPU/GPU/memory system metrics of the rank-0 worker (needs psutil; pynvml for GPUs)
+                from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+                self.monitor = SystemMetricsMonitor(run_id, sampling_interval=10, resume_logging=True,
+                                                    tracking_uri=tracking_uri(cfg))
+                self.monitor.start()
+            except Exception:  # noqa: BLE001 - system metrics are optional
+                self.monitor = None
+
+    def add(self, step: int, metrics: Dict[str, float]) -> None:
+        if self.client:
+            self.rows.extend((k, float(v), step) for k, v in metrics.items())
+
+    def flush(self) -> None:
+        if not (self.client and self.rows):
+            return
+        from mlflow.entities import Metric
+
+        ts = int(time.time() * 1000)
+        ms = [Metric(k, v, ts, s) for k, v, s in self.rows]
+        for i in range(0, len(ms), 900):
+            self.client.log_batch(self.run_id, metrics=ms[i:i + 900])
+        self.rows.clear()
+
+    def close(self) -> None:
+        if self.monitor is None:
+            return
+        self.monitor.finish()
+        try:   # one closing sample: a run shorter than the sampling interval still gets system metrics
+            self.monitor.collect_metrics()
+            self.monitor.publish_metrics(self.monitor.aggregate_metrics())
+            self.monitor.mlflow_logger.flush()
+        except Exception:  # noqa: BLE001 - system metrics are optional
+            pass

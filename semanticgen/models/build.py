@@ -41,11 +41,21 @@ def z_dim(cfg: Config) -> int:
     return cfg.models.compressor.out_dim or compressor_in_dim(cfg)
 
 
+def vae_patch_grid(latent_thw, p: int = VAE_BASELINE_PATCH):
+    """z_sem grid of the Figure-9 baseline for latents of (T, H, W): one token per p×p latent patch, the last
+    row/column of patches zero-padded when H or W is not a multiple of p → (T, ⌈H/p⌉, ⌈W/p⌉)."""
+    t, h, w = (int(x) for x in latent_thw)
+    return t, -(-h // p), -(-w // p)
+
+
 def patchify_latents(latents: torch.Tensor, p: int = VAE_BASELINE_PATCH) -> torch.Tensor:
-    """(B, C, T, H, W) → (B, T, H/p, W/p, C·p·p): the Figure-9 baseline's "semantic" input (compressed VAE)."""
+    """(B, C, T, H, W) → (B, T, ⌈H/p⌉, ⌈W/p⌉, C·p·p): the Figure-9 baseline's "semantic" input (compressed VAE);
+    H and W are zero-padded (bottom/right) up to multiples of p (:func:`vae_patch_grid`)."""
     B, C, T, H, W = latents.shape
-    x = latents.view(B, C, T, H // p, p, W // p, p).permute(0, 2, 3, 5, 1, 4, 6)
-    return x.reshape(B, T, H // p, W // p, C * p * p)
+    _, hp, wp = vae_patch_grid((T, H, W), p)
+    x = torch.nn.functional.pad(latents, (0, wp * p - W, 0, hp * p - H))
+    x = x.view(B, C, T, hp, p, wp, p).permute(0, 2, 3, 5, 1, 4, 6)
+    return x.reshape(B, T, hp, wp, C * p * p)
 
 
 def compressor_input(cfg: Config, latents: Optional[torch.Tensor], sem: Optional[torch.Tensor]) -> torch.Tensor:
