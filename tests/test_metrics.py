@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from semanticgen.config import load_config
-from semanticgen.metrics import (TooFewFramesError, aggregate, rows_to_table, VideoEvaluator, clip_frames, clip_ranges, drift, edge_frames,
-                                 linear_interp_smoothness, per_clip_mean, temporal_flickering)
+from semanticgen.metrics import (TooFewFramesError, VideoEvaluator, aggregate, clip_frames, clip_ranges, drift,
+                                 edge_frames, linear_interp_smoothness, per_clip_mean, rows_to_table,
+                                 temporal_flickering)
 
 
 def const_video(values, h=8, w=10):
@@ -141,10 +142,12 @@ def test_drift_mean_only_over_vbench_metrics():
 
 
 def test_setting_follows_long_split_s():
-    ev = evaluator("evaluate.long_split_s=4", "evaluate.long_reencode=false", "evaluate.metrics=[temporal_flickering]")
+    ev = evaluator("evaluate.long_split_s=4", "evaluate.long_reencode=false",
+                   "evaluate.metrics=[temporal_flickering]")
     assert ev.evaluate_frames(noisy_video(24), fps=8.0)["setting"] == "short"      # 3 s
     assert ev.evaluate_frames(noisy_video(40), fps=8.0)["setting"] == "long"       # 5 s
-    every = evaluator("evaluate.long_split_s=0", "evaluate.long_reencode=false", "evaluate.metrics=[temporal_flickering]")
+    every = evaluator("evaluate.long_split_s=0", "evaluate.long_reencode=false",
+                      "evaluate.metrics=[temporal_flickering]")
     row = every.evaluate_frames(noisy_video(10), fps=8.0)                           # shorter than a clip: one clip
     assert row["setting"] == "long" and row["clips"] == 1
 

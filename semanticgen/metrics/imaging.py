@@ -31,6 +31,17 @@ def musiq_preprocess(frames: np.ndarray) -> torch.Tensor:
     return x / 255.0
 
 
+def musiq_shape(sd: dict) -> dict:
+    """MUSIQ constructor sizes read off a state dict (the SPAQ checkpoint gives pyiqa's defaults); the head
+    count cannot be read off the weights and stays MUSIQ's 6."""
+    emb, enc = sd["embedding.weight"], "transformer_encoder.transformer.encoderblock_"
+    blocks = [k for k in sd if k.startswith(enc) and k.endswith("norm1.weight")]
+    return {"hidden_size": int(emb.shape[0]), "patch_size": 4 * int(round((emb.shape[1] / 256) ** 0.5)),
+            "num_layers": len(blocks), "mlp_dim": int(sd[f"{enc}0.mlp.fc1.weight"].shape[0]),
+            "num_scales": int(sd["transformer_encoder.scaleembed_input.scale_emb"].shape[0]),
+            "spatial_pos_grid_size": int(round(sd["transformer_encoder.posembed_input.position_emb"].shape[1] ** 0.5))}
+
+
 def load_musiq(path: str, device: str = "cpu") -> torch.nn.Module:
     """pyiqa's MUSIQ (1 output: SPAQ-style MOS) with the state dict at ``path``."""
     try:
@@ -49,10 +60,10 @@ def load_musiq(path: str, device: str = "cpu") -> torch.nn.Module:
     if not isinstance(sd, dict):
         raise ValueError(f"weights.musiq: {path} holds a {type(sd).__name__}, expected a MUSIQ state dict")
     sd = {k[7:] if k.startswith("module.") else k: v for k, v in sd.items()}
-    model = MUSIQ(pretrained=False, num_class=1)
     try:
+        model = MUSIQ(pretrained=False, num_class=1, **musiq_shape(sd))
         model.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
+    except (KeyError, RuntimeError) as e:
         raise ValueError(f"weights.musiq: {path} is not a 1-output MUSIQ state dict: {str(e)[:300]}") from e
     return model.to(device).eval()
 

@@ -79,7 +79,8 @@ def summarize(table: pa.Table, metrics: Sequence[str], setting: str) -> Dict[str
 def aggregate(table: pa.Table, metrics: Sequence[str]) -> Dict[str, float]:
     """``{setting/metric: set score}`` for each setting with videos, plus video and failure counts."""
     errors = table.column("error").to_pylist()
-    out: Dict[str, float] = {"videos": float(table.num_rows), "videos_failed": float(sum(e is not None for e in errors))}
+    out: Dict[str, float] = {"videos": float(table.num_rows),
+                             "videos_failed": float(sum(e is not None for e in errors))}
     settings = set(table.column("setting").to_pylist())
     for s in SETTINGS:
         if s in settings:
