@@ -166,7 +166,8 @@ def test_long_setting_clips_and_drift_use_vbench_long_m():
 
 
 def torchvision_style_roundtrip(frames, fps):
-    """torchvision.io.write_video as VBench-Long calls it (libx264, yuv420p, rate int(fps), no options), decoded."""
+    """torchvision.io.write_video as VBench-Long calls it (libx264, yuv420p, rate int(fps), x264 defaults), with
+    the encoder pinned to one thread (x264's output depends on its thread count), decoded again."""
     import io
 
     import av
@@ -175,6 +176,7 @@ def torchvision_style_roundtrip(frames, fps):
     with av.open(buf, mode="w", format="mp4") as out:
         st = out.add_stream("libx264", rate=int(fps))
         st.width, st.height, st.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        st.options = {"threads": "1"}
         for img in frames:
             for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(pkt)
@@ -186,7 +188,7 @@ def torchvision_style_roundtrip(frames, fps):
 
 
 def test_long_setting_reencodes_each_clip_like_vbench_long():
-    v, fps = noisy_video(20, h=32, w=48, seed=3), 8.0
+    v, fps = noisy_video(20, h=64, w=128, seed=3), 8.0        # x264 is deterministic from ~128x64 up
     ev = evaluator("evaluate.long_split_s=0", "evaluate.long_clip_s=1", "evaluate.metrics=[temporal_flickering]")
     assert ev.cfg.long_reencode is True                              # VBench-Long's default: on
     row = ev.evaluate_frames(v, fps)

@@ -14,11 +14,11 @@ Per video (``spec["videos"]``: ``id``, ``path``) and dimension it scores, with V
 - short setting (video not longer than ``long_split_s``): the video file itself, as VBench does;
 - long setting: VBench-Long's clips (``vbench2_beta_long.utils.split_video_into_clips`` when that
   imports — it needs moviepy<2, scenedetect and a torchvision with ``io.write_video`` —, else a
-  PyAV replica of it: ``int(fps) * clip_s`` frames, last clip extended backwards, libx264/yuv420p
-  at ``int(fps)``); the video's value is the mean of its clip values (``reorganize_clips_results``);
+  replica of it: ``int(fps) * clip_s`` frames, last clip extended backwards, written by
+  ``clip_io.write_clip`` — libx264/yuv420p at ``int(fps)``, one encoder thread); the video's value is the mean of its clip values (``reorganize_clips_results``);
 - drift: the first and last ``drift_fraction`` of the frames (decoded by VBench's ``load_video``)
   scored the same way: short-setting ends written losslessly (libx264rgb, qp 0), long-setting ends
-  cut into re-encoded clips like the whole video.
+  cut into re-encoded clips like the whole video (clips written by ``clip_io.py``: x264 on one thread).
 
 Temporal flickering applies VBench's RAFT static filter (``vbench.cli.static_filter``) when
 ``raft_model/models/raft-things.pth`` is in the cache: a non-static video (or clip) is left out,
@@ -49,17 +49,18 @@ def missing_files(cache: str, dimension: str) -> List[str]:
     return [f for f in CACHE_FILES[dimension] if not os.path.exists(os.path.join(cache, f))]
 
 
-def load_spans():
-    """The project's ``spans.py`` (drift ends, VBench-Long clip spans), loaded by path: one rule, one place."""
+def load_sibling(name: str):
+    """A standalone module of this folder loaded by path (``spans.py``: drift ends and VBench-Long clip spans;
+    ``clip_io.py``: how clips are written): one rule, one place, without importing the package."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("semanticgen_spans", Path(__file__).with_name("spans.py"))
+    spec = importlib.util.spec_from_file_location(f"semanticgen_{name}", Path(__file__).with_name(f"{name}.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-SPANS = load_spans()
+SPANS, CLIP_IO = load_sibling("spans"), load_sibling("clip_io")
 
 
 def combine(values: Dict[str, float], units: Dict[str, List[str]]) -> Dict[str, float]:
@@ -72,19 +73,8 @@ def combine(values: Dict[str, float], units: Dict[str, List[str]]) -> Dict[str, 
     return out
 
 
-def _write_mp4(path: str, frames, fps: int, lossless: bool) -> str:
-    import av
-
-    with av.open(path, mode="w") as out:
-        st = out.add_stream("libx264rgb" if lossless else "libx264", rate=max(1, int(fps)))
-        st.width, st.height = frames.shape[2], frames.shape[1]
-        st.pix_fmt = "rgb24" if lossless else "yuv420p"
-        st.options = {"qp": "0"} if lossless else {}
-        for img in frames:
-            for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(pkt)
-        for pkt in st.encode():
-            out.mux(pkt)
+def _write_mp4(path: str, frames, fps: float, lossless: bool) -> str:
+    CLIP_IO.write_clip(path, frames, fps, lossless)
     return path
 
 
@@ -134,6 +124,12 @@ class Shard:
                 self.units[f"{vid}/{part}"] = self._replica_clips(frames[sl], fps, vdir / part)
             else:
                 self.units[f"{vid}/{part}"] = [_write_mp4(str(vdir / f"{part}.mp4"), frames[sl], int(fps), True)]
+
+    def drop(self, vid: str) -> None:
+        """Forget a video that failed half-way (no partial units are scored)."""
+        self.info.pop(vid, None)
+        for part in ("whole", "first", "last"):
+            self.units.pop(f"{vid}/{part}", None)
 
     def _long_clips(self, path: str, frames, fps: float, out: Path) -> List[str]:
         if callable(self.splitter):
@@ -196,7 +192,8 @@ def run(spec: dict) -> dict:
         try:
             shard.add_video(v["id"], v["path"])
         except Exception as e:  # noqa: BLE001 - one broken video is an error row, not a failed shard
-            result["errors"][v["id"]] = f"{type(e).__name__}: {e}"
+            result["errors"][v["id"]] = f"{type(e).__name__}: {str(e)[:500]}"
+            shard.drop(v["id"])
     submodules = init_submodules(dims, local=True) if dims else {}
     files = sorted({f for fs in shard.units.values() for f in fs})
     values: Dict[str, Dict[str, float]] = {}
