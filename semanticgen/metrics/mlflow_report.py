@@ -48,7 +48,9 @@ def log_evaluation(mlf, result, label: str) -> None:
     mlf.log_metrics(result.aggregate)
     mlf.log_metrics(per_video_metrics(t, metrics))
     mlf.log_table(data=compact(t, metrics).to_pandas(), artifact_file="metrics/per_video.json")
-    mlf.log_table(data=docs_table(computed_columns(t, metrics)), artifact_file="metrics/metric_docs.json")
+    cols = computed_columns(t, metrics)
+    if cols:
+        mlf.log_table(data=docs_table(cols), artifact_file="metrics/metric_docs.json")
     mlf.log_text(paper_table({label: result.aggregate}), "metrics/paper_table.txt")
     mlf.set_tags({"not_computed": not_computed_tag(result.not_computed),
                   "backend": ",".join(sorted(set(t.column("backend").drop_null().to_pylist()))) or "none",
