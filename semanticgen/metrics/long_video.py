@@ -7,8 +7,8 @@ VBench-Long (``vbench2_beta_long/utils.py: split_video_into_clips``) reads the f
 BACKWARDS to full length (it borrows frames from the previous clip); a video shorter than
 one clip is one clip. Every clip — the whole-video one too — is written to mp4 with
 ``torchvision.io.write_video`` (libx264, yuv420p, x264's defaults, ``int(fps)``) and read back
-before scoring, which :func:`reencode` reproduces (with x264 on one thread: see ``clip_io.py``). A dimension's score for the
-long video is the mean of its clip scores. (Its "clip2clip" consistency branch has weight 0
+before scoring, which :func:`reencode` reproduces (with x264 on one thread: see ``clip_io.py``).
+A dimension's score for the long video is the mean of its clip scores. (Its "clip2clip" consistency branch has weight 0
 outside VBench's dev mode and does not change the score; it is not reproduced.)
 """
 from __future__ import annotations

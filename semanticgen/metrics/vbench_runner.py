@@ -6,7 +6,10 @@ This file is a standalone script for VBench's own virtualenv (it pins old transf
 so at module level it imports the standard library only; the project imports it just to find
 its path and to unit-test the pure helpers. ``VBENCH_CACHE_DIR`` (``evaluate.vbench_cache``)
 must hold the weights of every dimension asked for — VBench would otherwise ``wget`` them; a
-dimension whose files are missing is reported as not computed instead.
+dimension whose files are missing is reported as not computed instead. ``TORCH_HOME`` is set to
+``<cache>/torch_home``: DINO's ``hubconf.py`` (which VBench's subject consistency loads) fetches its
+checkpoint through ``torch.hub.load_state_dict_from_url``, so it must sit in
+``torch_home/hub/checkpoints/`` too.
 
 Per video (``spec["videos"]``: ``id``, ``path``) and dimension it scores, with VBench's own
 ``compute_<dimension>`` functions on a custom-input info file:
@@ -15,7 +18,8 @@ Per video (``spec["videos"]``: ``id``, ``path``) and dimension it scores, with V
 - long setting: VBench-Long's clips (``vbench2_beta_long.utils.split_video_into_clips`` when that
   imports — it needs moviepy<2, scenedetect and a torchvision with ``io.write_video`` —, else a
   replica of it: ``int(fps) * clip_s`` frames, last clip extended backwards, written by
-  ``clip_io.write_clip`` — libx264/yuv420p at ``int(fps)``, one encoder thread); the video's value is the mean of its clip values (``reorganize_clips_results``);
+  ``clip_io.write_clip`` — libx264/yuv420p at ``int(fps)``, one encoder thread); the video's value
+  is the mean of its clip values (``reorganize_clips_results``);
 - drift: the first and last ``drift_fraction`` of the frames (decoded by VBench's ``load_video``)
   scored the same way: short-setting ends written losslessly (libx264rgb, qp 0), long-setting ends
   cut into re-encoded clips like the whole video (clips written by ``clip_io.py``: x264 on one thread).
@@ -33,8 +37,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 CACHE_FILES: Dict[str, List[str]] = {          # dimension → files VBench needs under VBENCH_CACHE_DIR
-    "subject_consistency": ["dino_model/facebookresearch_dino_main/hubconf.py",
-                            "dino_model/dino_vitbase16_pretrain.pth"],
+    "subject_consistency": ["dino_model/facebookresearch_dino_main/hubconf.py",     # DINO's hub repo
+                            "dino_model/dino_vitbase16_pretrain.pth",               # what VBench checks
+                            "torch_home/hub/checkpoints/dino_vitbase16_pretrain.pth"],  # what DINO's hubconf loads
     "background_consistency": ["clip_model/ViT-B-32.pt"],
     "temporal_flickering": [],
     "motion_smoothness": ["amt_model/amt-s.pth"],
@@ -225,6 +230,7 @@ def main(argv: List[str]) -> int:
     with open(spec_path) as f:
         spec = json.load(f)
     os.environ["VBENCH_CACHE_DIR"] = spec["cache"]            # read by vbench.utils at import time
+    os.environ["TORCH_HOME"] = os.path.join(spec["cache"], "torch_home")   # DINO's hubconf: load_state_dict_from_url
     result = run(spec)
     with open(out_path, "w") as f:
         json.dump(result, f)
