@@ -14,7 +14,7 @@ METRICS = (
     "subject_consistency",        # VBench, DINO ViT-B/16        (weights.dino)
     "background_consistency",     # VBench, CLIP ViT-B/32        (weights.clip_b32)
     "aesthetic_quality",          # VBench, CLIP ViT-L/14 + LAION linear head (weights.clip_l14 + laion_head)
-    "motion_smoothness",          # VBench, AMT-S                (built-in: not available; backend vbench)
+    "motion_smoothness",          # VBench, AMT-S                (no package ships AMT-S: backend vbench only)
     "imaging_quality",            # VBench, MUSIQ (pyiqa)        (weights.musiq)
 )
 BACKENDS = ("builtin", "vbench")
@@ -27,7 +27,6 @@ class EvalWeightsConfig:
     clip_b32: Optional[str] = None    # CLIP ViT-B/32 (CLIPVisionModelWithProjection / CLIPModel folder)
     clip_l14: Optional[str] = None    # CLIP ViT-L/14 folder (aesthetic backbone)
     laion_head: Optional[str] = None  # LAION aesthetic linear head: .safetensors or .pth with weight/bias
-    amt_s: Optional[str] = None       # AMT-S checkpoint (no maintained package has AMT: reported as not available)
     musiq: Optional[str] = None       # MUSIQ state dict (VBench: musiq_spaq_ckpt-358bb6af.pth), run with pyiqa's MUSIQ
 
     def validate(self) -> None:

@@ -29,7 +29,7 @@ NEEDS: Dict[str, Tuple[str, ...]] = {
     "subject_consistency": ("dino",),
     "background_consistency": ("clip_b32",),
     "aesthetic_quality": ("clip_l14", "laion_head"),
-    "motion_smoothness": ("amt_s",),
+    "motion_smoothness": (),             # UNAVAILABLE below: the vbench backend has it
     "imaging_quality": ("musiq",),
 }
 # VBench metrics whose network no maintained package provides: never computed by the built-in backend.
@@ -83,8 +83,7 @@ def build_metrics(ecfg: EvaluateConfig, device: Optional[str] = None) -> Tuple[L
         reason = missing_reason(ecfg, name)
         if reason:
             skipped[name] = reason
-            (log.warning if name in UNAVAILABLE and getattr(ecfg.weights, NEEDS[name][0]) else log.info)(
-                "%s: %s", name, reason)
+            log.info("%s: %s", name, reason)
             continue
         runnable.append(_build_one(name, ecfg.weights, device, ecfg.frame_batch))
     return runnable, skipped
