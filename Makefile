@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps 'pyiqa==0.1.16'   # MUSIQ architecture only (see pyproject: musiq)
 	touch $(STAMP)
 
 venv: $(STAMP)

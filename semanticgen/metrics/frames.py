@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spans import TooFewFramesError
 
-class TooFewFramesError(ValueError):
-    """A metric needs more frames than the (part of the) video it was given."""
+__all__ = ["TooFewFramesError", "check_frames"]
 
 
 def check_frames(frames, min_frames: int, name: str) -> np.ndarray:

@@ -1,9 +1,9 @@
-"""Which metrics run, from what: frame-only metrics always; weight-based ones only from local weights.
+"""Which built-in metrics run, from what: frame-only metrics always; weight-based ones only from local weights.
 
 A :class:`Metric` splits into ``prepare(frames) -> state`` (per-frame state indexed on axis
-0: the frames themselves, or per-frame model features/scores, computed ONCE per video) and
-``score(state_slice) -> float``. Clip splitting (VBench-Long) and drift then only slice
-the state, so a model sees every frame once.
+0: the frames themselves, or per-frame model features/scores) and ``score(state_slice) ->
+float``. The evaluator decides which frames a metric sees (whole video, VBench-Long clips,
+drift ends).
 """
 from __future__ import annotations
 
@@ -29,14 +29,17 @@ NEEDS: Dict[str, Tuple[str, ...]] = {
     "subject_consistency": ("dino",),
     "background_consistency": ("clip_b32",),
     "aesthetic_quality": ("clip_l14", "laion_head"),
-    "motion_smoothness": ("amt_s",),
+    "motion_smoothness": (),             # UNAVAILABLE below: the vbench backend has it
     "imaging_quality": ("musiq",),
 }
-# VBench metrics whose networks have no transformers class: never computed in this build.
-UNSUPPORTED: Dict[str, str] = {"motion_smoothness": "AMT-S", "imaging_quality": "MUSIQ"}
-VBENCH = ("temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-          "motion_smoothness", "imaging_quality")
-assert set(NEEDS) == set(METRICS)
+# VBench metrics whose network no maintained package provides: never computed by the built-in backend.
+UNAVAILABLE: Dict[str, str] = {
+    "motion_smoothness": "AMT-S (frame interpolation) ships only inside vbench's third_party code, in no "
+                         "maintained package; run it with --backend vbench",
+}
+VBENCH = ("subject_consistency", "background_consistency", "temporal_flickering", "motion_smoothness",
+          "imaging_quality", "aesthetic_quality")            # the paper's column order
+assert set(NEEDS) == set(METRICS) and set(VBENCH) < set(METRICS)
 
 
 @dataclass
@@ -62,29 +65,27 @@ def resolve_device(ecfg: EvaluateConfig, device: Optional[str] = None) -> str:
 
 
 def missing_reason(ecfg: EvaluateConfig, name: str) -> Optional[str]:
-    """Why ``name`` cannot run with this config (``None``: it can)."""
+    """Why the built-in backend cannot compute ``name`` with this config (``None``: it can)."""
+    if name in UNAVAILABLE:
+        return f"not available in the built-in backend: {UNAVAILABLE[name]}"
     missing = [w for w in NEEDS[name] if getattr(ecfg.weights, w) is None]
     if missing:
         return f"no local weights (evaluate.weights.{', evaluate.weights.'.join(missing)})"
-    if name in UNSUPPORTED:
-        return (f"weights given but {UNSUPPORTED[name]} is not supported in this build "
-                f"(no transformers class); use VBench itself for {name}")
     return None
 
 
 def build_metrics(ecfg: EvaluateConfig, device: Optional[str] = None) -> Tuple[List[Metric], Dict[str, str]]:
     """Load what ``ecfg.metrics`` asks for. Returns ``(runnable metrics, {not computed: reason})``."""
     device = resolve_device(ecfg, device)
-    w, fb = ecfg.weights, ecfg.frame_batch
     runnable: List[Metric] = []
     skipped: Dict[str, str] = {}
     for name in ecfg.metrics:
         reason = missing_reason(ecfg, name)
         if reason:
             skipped[name] = reason
-            (log.warning if name in UNSUPPORTED and "not supported" in reason else log.info)("%s: %s", name, reason)
+            log.info("%s: %s", name, reason)
             continue
-        runnable.append(_build_one(name, w, device, fb))
+        runnable.append(_build_one(name, ecfg.weights, device, ecfg.frame_batch))
     return runnable, skipped
 
 
@@ -103,4 +104,9 @@ def _build_one(name: str, w, device: str, fb: int) -> Metric:
         enc = ClipEncoder.load(w.clip_l14, device, fb, "weights.clip_l14")
         head = load_laion_head(w.laion_head, enc.embed_dim)
         return Metric(name, 1, lambda frames: frame_aesthetic(enc.encode(frames), head), aesthetic_score)
+    if name == "imaging_quality":
+        from .imaging import frame_musiq, imaging_score, load_musiq
+
+        model = load_musiq(w.musiq, device)
+        return Metric(name, 1, lambda frames: frame_musiq(frames, model, device), imaging_score)
     raise ValueError(f"metric {name!r} has no implementation")

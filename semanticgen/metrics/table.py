@@ -1,10 +1,25 @@
-"""The metrics table: one row per video, one column per metric (+ drift), fixed Arrow schema."""
+"""The metrics table: one row per video, one column per metric (+ drift), fixed Arrow schema; summaries.
+
+Set scores follow VBench per setting:
+
+- **short** (VBench): subject/background consistency are weighted by frame pairs as single-process
+  VBench does (``Σ_v Σ_i s_{v,i} / Σ_v (T_v − 1)``, i.e. per-video scores weighted by ``T_v − 1``);
+  every other metric is the plain mean over videos.
+- **long** (VBench-Long): every metric is the plain mean over videos of the per-video clip means
+  (``reorganize_clips_results``; with the default in-clip weight 1 the consistency scores too).
+
+Drift columns are plain means over the videos that have them, in both settings.
+"""
 from __future__ import annotations
 
 import math
 from typing import Dict, Iterable, List, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
+
+SETTINGS = ("short", "long")
+PAIR_WEIGHTED = ("subject_consistency", "background_consistency")
 
 BASE_FIELDS = [
     pa.field("video_id", pa.string()),
@@ -12,7 +27,9 @@ BASE_FIELDS = [
     pa.field("num_frames", pa.int64()),
     pa.field("fps", pa.float64()),
     pa.field("duration_s", pa.float64()),
+    pa.field("setting", pa.string()),       # short (VBench, whole video) | long (VBench-Long clips)
     pa.field("clips", pa.int64()),          # VBench-Long clips the metrics were averaged over (1: whole video)
+    pa.field("backend", pa.string()),       # builtin | vbench
     pa.field("error", pa.string()),         # null unless the video could not be evaluated
     pa.field("not_computed", pa.list_(pa.string())),
     pa.field("notes", pa.string()),         # reasons for not_computed entries / missing drift values
@@ -43,20 +60,44 @@ def rows_to_table(rows: Iterable[Dict], metrics: Sequence[str]) -> pa.Table:
     return pa.table({n: pa.array(v, type=schema.field(n).type) for n, v in cols.items()}, schema=schema)
 
 
-def aggregate(table: pa.Table, metrics: Sequence[str]) -> Dict[str, float]:
-    """Means over the videos that have a value; plus video counts. Metrics with no value are left out."""
-    out: Dict[str, float] = {"videos": float(table.num_rows)}
-    errors = table.column("error").to_pylist()
-    out["videos_failed"] = float(sum(e is not None for e in errors))
+def _mean(values: List[float], weights: List[float]) -> float:
+    return float(sum(v * w for v, w in zip(values, weights)) / sum(weights))
+
+
+def summarize(table: pa.Table, metrics: Sequence[str], setting: str) -> Dict[str, float]:
+    """Set scores of the videos of one ``setting`` (VBench's rules above); metrics with no value left out."""
+    rows = table.filter(pc.equal(table.column("setting"), setting)).to_pylist()
+    out: Dict[str, float] = {"videos": float(len(rows))}
     for c in metric_columns(metrics):
-        vals = [v for v in table.column(c).to_pylist() if v is not None and not math.isnan(v)]
-        if vals:
-            out[c] = float(sum(vals) / len(vals))
+        have = [r for r in rows if r.get(c) is not None and not math.isnan(r[c])]
+        if have:
+            weighted = setting == "short" and c in PAIR_WEIGHTED
+            out[c] = _mean([r[c] for r in have], [max(r["num_frames"] - 1, 1) if weighted else 1 for r in have])
     return out
 
 
-def to_csv_table(table: pa.Table) -> pa.Table:
-    """CSV cannot hold lists: ``not_computed`` becomes a ';'-joined string."""
-    nc = [";".join(v or []) for v in table.column("not_computed").to_pylist()]
-    idx = table.schema.get_field_index("not_computed")
-    return table.set_column(idx, "not_computed", pa.array(nc, pa.string()))
+def aggregate(table: pa.Table, metrics: Sequence[str]) -> Dict[str, float]:
+    """``{setting/metric: set score}`` for each setting with videos, plus video and failure counts."""
+    errors = table.column("error").to_pylist()
+    out: Dict[str, float] = {"videos": float(table.num_rows),
+                             "videos_failed": float(sum(e is not None for e in errors))}
+    settings = set(table.column("setting").to_pylist())
+    for s in SETTINGS:
+        if s in settings:
+            out.update({f"{s}/{k}": v for k, v in summarize(table, metrics, s).items()})
+    return out
+
+
+def computed_columns(table: pa.Table, metrics: Sequence[str]) -> List[str]:
+    """Metric/drift columns with at least one value."""
+    return [c for c in metric_columns(metrics) if table.column(c).null_count < table.num_rows]
+
+
+def compact(table: pa.Table, metrics: Sequence[str]) -> pa.Table:
+    """The table without all-null metric columns and with ``not_computed`` as a ';'-joined string
+    (for CSV and the MLflow table: metrics nobody computed go to a tag, not into empty columns)."""
+    keep = set(computed_columns(table, metrics))
+    drop = [c for c in metric_columns(metrics) if c not in keep]
+    t = table.drop_columns(drop)
+    nc = [";".join(v or []) for v in t.column("not_computed").to_pylist()]
+    return t.set_column(t.schema.get_field_index("not_computed"), "not_computed", pa.array(nc, pa.string()))
