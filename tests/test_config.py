@@ -60,3 +60,13 @@ def test_hash_and_params_are_stable():
     assert config_hash(a) != config_hash(load_config("tiny", ["run.seed=1"]))
     params = flat_params(a)
     assert params["ingest.max_clip_s"] == a.ingest.max_clip_s
+
+
+def test_config_error_survives_pickling():
+    """Raised in a Ray worker, the error must reach the driver with its field (not a TypeError on unpickling)."""
+    import pickle
+
+    from semanticgen.config import ConfigError
+
+    e = pickle.loads(pickle.dumps(ConfigError("train.lr", "must be > 0")))
+    assert isinstance(e, ConfigError) and e.field == "train.lr" and str(e) == "config field 'train.lr': must be > 0"

@@ -24,6 +24,9 @@ class ConfigError(ValueError):
         self.message = message
         super().__init__(f"config field '{field}': {message}")
 
+    def __reduce__(self):           # picklable (raised inside Ray workers, re-raised on the driver)
+        return ConfigError, (self.field, self.message)
+
 
 def check(cond: bool, field: str, message: str) -> None:
     if not cond:
