@@ -28,9 +28,11 @@ class SemanticDiT(DiTTrunk):
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
                 text_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         B, Ts, Hs, Ws, d = z_t.shape
-        x = self.patch_embedding(z_t.reshape(B, -1, d))
-        angles = rope_angles(grid_positions(Ts, Hs, Ws, device=x.device), self.head_dim)
+        pos = grid_positions(Ts, Hs, Ws, device=z_t.device)
+        shard = self.shard(pos[:, 0], pos.shape[0], Ts, None)       # full attention (Ulysses across ranks)
+        x = self.patch_embedding(z_t[:, shard.frames].reshape(B, -1, d))
+        angles = rope_angles(shard.select(pos), self.head_dim)
         e, e0 = self.time(t)
         ctx = self.text(text.to(x.dtype))
-        x = self.run_blocks(x, [(0, x.shape[1], e0)], angles, ctx, null_mask(text_mask), None)
-        return self.head(x, e).view(B, Ts, Hs, Ws, d)
+        x = self.run_blocks(x, [(0, x.shape[1], e0)], angles, ctx, null_mask(text_mask), shard.layers)
+        return shard.gather(self.head(x, e)).view(B, Ts, Hs, Ws, d)
