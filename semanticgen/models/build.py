@@ -83,6 +83,8 @@ def build_semantic_dit(cfg: Config) -> SemanticDiT:
 class Stage1Model(nn.Module):
     """Compressor + latent DiT; ``forward(batch)`` is the stage-1 objective (flow matching + β·KL)."""
 
+    fp32_modules = ("compressor",)   # FSDP mixed precision keeps its (small) weights fp32: μ, log σ² and the KL
+
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg

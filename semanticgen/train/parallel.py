@@ -1,8 +1,8 @@
 """Parallelism applied in one place: DDP for small models, FSDP2 (``fully_shard`` per DiT block) for large ones.
 
 FSDP2 (:func:`wrap` with ``mode="fsdp"``): every DiT block of every DiT in the model (latent and semantic) is its
-own unit, the timestep embeddings (``DiTTrunk.fp32_modules``) are units kept in fp32, then the root holds the
-rest (compressor, patch/text embeddings, head). With ``precision="bf16"`` the units use
+own unit, the modules a model keeps in fp32 (``fp32_modules``: the DiTs' timestep embeddings, the stage-1
+compressor) are units of their own, then the root holds the rest (patch/text embeddings, head). With ``precision="bf16"`` the units use
 ``MixedPrecisionPolicy(param_dtype=bf16, reduce_dtype=fp32)``: parameters are all-gathered and computed in
 bf16, gradients reduced in fp32 into the fp32 sharded master weights that AdamW updates. Forward inputs are
 not cast by FSDP (``cast_forward_inputs=False``): RoPE angles and the adaLN time modulation stay fp32 and the
@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-WRAPPER_PREFIX = WRAPPER_PREFIX
+WRAPPER_PREFIX = "_checkpoint_wrapped_module."
 
 
 def apply_activation_checkpointing(module: nn.Module) -> None:
@@ -36,15 +36,15 @@ def apply_activation_checkpointing(module: nn.Module) -> None:
 
 def fsdp_units(root: nn.Module) -> List[Tuple[str, nn.Module, bool]]:
     """(name, module, keep fp32) of every FSDP unit below the root, in wrapping order: each block of each
-    ``blocks`` list, then the owner's ``fp32_modules``. The root is one more unit."""
+    ``blocks`` list, and the sub-modules a module names in its ``fp32_modules``. The root is one more unit."""
     units = []
     for name, m in root.named_modules():
-        blocks = getattr(m, "blocks", None)
-        if not isinstance(blocks, nn.ModuleList):
-            continue
         prefix = f"{name}." if name else ""
-        units += [(f"{prefix}blocks.{i}", b, False) for i, b in enumerate(blocks)]
-        units += [(f"{prefix}{n}", getattr(m, n), True) for n in getattr(m, "fp32_modules", ())]
+        blocks = getattr(m, "blocks", None)
+        if isinstance(blocks, nn.ModuleList):
+            units += [(f"{prefix}blocks.{i}", b, False) for i, b in enumerate(blocks)]
+        units += [(f"{prefix}{n}", getattr(m, n), True) for n in getattr(m, "fp32_modules", ())
+                  if isinstance(getattr(m, n, None), nn.Module)]
     return units
 
 
@@ -128,6 +128,11 @@ def full_optim_state(module: nn.Module, optim: torch.optim.Optimizer) -> dict:
 
 
 def load_full_optim_state(module: nn.Module, optim: torch.optim.Optimizer, state: dict) -> None:
+    """Scatter a full optimizer state back. Every tensor is copied first: a gathered state can hold one ``step``
+    tensor for several parameters (and ``torch.save``/``load`` keep the sharing), which AdamW would then advance
+    once per parameter — a resumed run would use the wrong bias correction."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    from torch.utils._pytree import tree_map
 
+    state = tree_map(lambda t: t.clone() if torch.is_tensor(t) else t, state)
     set_optimizer_state_dict(unwrap(module), optim, state, options=StateDictOptions(full_state_dict=True))
