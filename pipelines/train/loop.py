@@ -18,6 +18,7 @@ from semanticgen.config.base import from_dict
 from semanticgen.config.schema import Config
 from semanticgen.models.checkpoint import overlay_ema
 from semanticgen.tracking import MetricBuffer
+from semanticgen.parallel.mesh import ParallelDims, data_parallel_batches, enable_context_parallel, init_context_group
 from semanticgen.train.parallel import apply_activation_checkpointing, full_state_dict, wrap
 from semanticgen.train.state import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from semanticgen.train.trainer import Trainer, distributed, full_tensor
@@ -33,13 +34,19 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
+    dims = ParallelDims(world, tc.context_parallel)              # data × context
+    data_rank = dims.coords(rank)[0]
     torch.manual_seed(cfg.run.seed)            # identical init on every rank
     model = task.build(cfg)
+    if rank == 0:
+        _log_pretrained(loop_cfg, cfg, model)
+    enable_context_parallel(model, init_context_group(dims, device.type))
     if tc.activation_checkpointing:
         for sub in task.shard_targets(model):
             apply_activation_checkpointing(sub)
-    trainer = Trainer(cfg, wrap(model, tc.parallel, device), device)
-    torch.manual_seed(cfg.run.seed * 1000 + rank + 1)   # per-rank noise / dropout streams
+    trainer = Trainer(cfg, wrap(model, tc.parallel, device, tc.precision), device)
+    # per data-parallel rank noise / dropout streams: the context ranks of one sample draw the same
+    torch.manual_seed(cfg.run.seed * 1000 + data_rank + 1)
     epoch, batch_in_epoch = _resume(trainer, rank)
 
     mlf = MetricBuffer(cfg, loop_cfg.get("mlflow_run_id"), rank == 0)
@@ -48,7 +55,10 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
     while trainer.step < tc.max_steps:
         trainer.start_epoch()
         seen = 0
-        for batch in shard.iter_torch_batches(batch_size=tc.batch_size, collate_fn=task.collate, drop_last=True):
+        batches = shard.iter_torch_batches(batch_size=tc.batch_size, collate_fn=task.collate, drop_last=True)
+        if dims.context > 1:     # every rank streams the whole dataset (run.py); a data rank's context ranks agree
+            batches = data_parallel_batches(batches, data_rank, dims.data)
+        for batch in batches:
             seen += 1
             if seen <= batch_in_epoch:          # resume: skip what this epoch already consumed
                 continue
@@ -59,7 +69,7 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
             if tc.debug_fail_at_step >= 0 and step == tc.debug_fail_at_step and rank == world - 1:
                 _inject_fault_once(loop_cfg["fault_marker"])
             if step % tc.report_every == 0 or step == tc.max_steps:
-                _report(trainer, epoch, batch_in_epoch, mlf, cfg, rank, world)
+                _report(trainer, epoch, batch_in_epoch, mlf, cfg, rank, dims)
             if step >= tc.max_steps:
                 break
         else:
@@ -109,13 +119,31 @@ def _inject_fault_once(marker: str) -> None:
         raise RuntimeError("injected fault (train.debug_fail_at_step)")
 
 
+def _log_pretrained(loop_cfg: dict, cfg: Config, model) -> None:
+    """Rank 0: the pretrained loads (loaded / expected / missing / shape mismatch / unexpected counts) as tags of
+    the run, e.g. ``pretrained.latent_dit.loaded``."""
+    reports = getattr(model, "pretrained_reports", {}) or {}
+    if not (reports and loop_cfg.get("mlflow_run_id") and cfg.mlflow.enabled):
+        return
+    from mlflow.tracking import MlflowClient
+
+    from semanticgen.tracking import tracking_uri
+
+    client = MlflowClient(tracking_uri(cfg))
+    for part, rep in reports.items():
+        for k, v in {**rep.counts(), "prefix": rep.prefix, "summary": rep.summary()}.items():
+            client.set_tag(loop_cfg["mlflow_run_id"], f"pretrained.{part}.{k}", str(v))
+
+
 def _report(trainer: Trainer, epoch: int, batch_in_epoch: int, mlf: MetricBuffer, cfg: Config, rank: int,
-            world: int) -> None:
+            dims: ParallelDims) -> None:
     import ray.train
     import torch.distributed as dist
 
-    tc, step = cfg.train, trainer.step
+    tc, step, world = cfg.train, trainer.step, dims.world
     metrics = {**trainer.window.summary(world, trainer.lr), "step": step}
+    for k in ("samples_per_s", "tokens_per_s"):          # the context ranks of a sample all counted it
+        metrics[k] /= dims.context
     if rank == 0:
         mlf.add(step, {k: v for k, v in metrics.items() if k != "step"})
     if not (step % tc.checkpoint_every == 0 or step == tc.max_steps):

@@ -48,7 +48,9 @@ class HaloWindows:
                  cg: ContextGroup):
         r, self.cg = cg.rank, cg
         mine = held[r]
-        sent = (window_ids.index_select(0, mine) == boundary_windows[r]) if r > 0 else torch.zeros_like(mine, dtype=torch.bool)
+        sent = window_ids.index_select(0, mine) == boundary_windows[r]
+        if r == 0:                                      # the first window is ragged and wholly here
+            sent = torch.zeros_like(sent)
         self.send_pos, self.keep_pos = torch.nonzero(sent).flatten(), torch.nonzero(~sent).flatten()
         recv = mine[:0]
         if r + 1 < cg.size:

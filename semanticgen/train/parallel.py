@@ -2,9 +2,9 @@
 
 FSDP2 (:func:`wrap` with ``mode="fsdp"``): every DiT block of every DiT in the model (latent and semantic) is its
 own unit, the modules a model keeps in fp32 (``fp32_modules``: the DiTs' timestep embeddings, the stage-1
-compressor) are units of their own, then the root holds the rest (patch/text embeddings, head). With ``precision="bf16"`` the units use
-``MixedPrecisionPolicy(param_dtype=bf16, reduce_dtype=fp32)``: parameters are all-gathered and computed in
-bf16, gradients reduced in fp32 into the fp32 sharded master weights that AdamW updates. Forward inputs are
+compressor) are units of their own, then the root holds the rest (patch/text embeddings, head). With
+``precision="bf16"`` the units use ``MixedPrecisionPolicy(param_dtype=bf16, reduce_dtype=fp32)``: parameters
+are all-gathered and computed in bf16, gradients reduced in fp32 into the fp32 sharded master weights that AdamW updates. Forward inputs are
 not cast by FSDP (``cast_forward_inputs=False``): RoPE angles and the adaLN time modulation stay fp32 and the
 activations follow autocast. Parameters are sharded over every rank (data × context).
 
