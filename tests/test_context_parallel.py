@@ -16,7 +16,7 @@ from semanticgen.models.attention import swin_window_ids
 from semanticgen.models.latent_dit import semantic_positions
 from semanticgen.models.rope import grid_positions
 from semanticgen.parallel.comm import ContextGroup
-from semanticgen.parallel.sequence import frame_bounds, shard_sequence
+from semanticgen.parallel.sequence import frame_bounds, rank_loads, shard_sequence
 
 
 def free_port() -> int:
@@ -71,6 +71,15 @@ def test_shifted_layer_exchanges_only_the_straddling_half_windows():
         for w in set(ids.tolist()):
             assert int((ids == w).sum()) == int((shifted == w).sum())
     assert sorted(torch.cat(computed).tolist()) == list(range(tpos.numel()))   # each token computed once
+
+
+@pytest.mark.parametrize("window", [None, 2])
+def test_planned_loads_are_what_the_shards_compute(window):
+    T, size = 13, 4
+    tpos, nv = positions(T, 2, 2, (7, 1, 2))
+    shards = [shard_sequence(tpos, nv, T, window, ContextGroup(None, r, size)) for r in range(size)]
+    computed = [s.tokens.numel() + (s.layers[1].n_recv if window else 0) for s in shards]
+    assert rank_loads(tpos, nv, T, window, size) == computed
 
 
 def test_too_few_windows_is_a_clear_error():

@@ -16,9 +16,8 @@ from ..models.attention import HAS_FLASH
 from ..models.build import Stage1Model, Stage2Model
 from ..models.registry import get_size
 from ..train.parallel import fsdp_units
-from .comm import ContextGroup
 from .memory import GB, Step, estimate
-from .sequence import frame_bounds, shard_sequence
+from .sequence import frame_bounds, rank_loads
 
 Grid = Tuple[int, int, int]
 
@@ -52,14 +51,7 @@ def sequence(grid: Grid, sem: Optional[Grid]) -> Tuple[torch.Tensor, int]:
 def tokens_per_rank(grid: Grid, sem: Optional[Grid], window: Optional[int], context: int) -> int:
     """The most tokens one context rank computes (its share of the sequence, plus the halo of shifted layers)."""
     tpos, nv = sequence(grid, sem)
-    if context == 1:
-        return tpos.numel()
-    most = 0
-    for r in range(context):
-        shard = shard_sequence(tpos, nv, grid[0], window, ContextGroup(None, r, context))
-        halo = shard.layers[1].n_recv if window else 0
-        most = max(most, shard.tokens.numel() + halo)
-    return most
+    return max(rank_loads(tpos, nv, grid[0], window, context))
 
 
 def stage_step(cfg: Config, stage: str, world: int, context: int, model=None) -> Tuple[Step, dict]:

@@ -67,6 +67,19 @@ def token_owner(tpos: torch.Tensor, frames: int, bounds: Sequence[int]) -> torch
     return torch.bucketize(row, inner, right=True)
 
 
+def rank_loads(tpos: torch.Tensor, nv: int, frames: int, window: Optional[int], size: int) -> List[int]:
+    """Tokens each of ``size`` context ranks computes: the ones it holds, plus (Swin) the half-window its right
+    neighbour sends it for the shifted layers — counts only, for planning (no layouts are built)."""
+    bounds = frame_bounds(frames, window, size)
+    owner = token_owner(tpos, frames, bounds)
+    loads = torch.bincount(owner, minlength=size)
+    if window is not None:
+        shifted = attn.swin_window_ids(tpos, frames, window, True)
+        for r in range(size - 1):
+            loads[r] += int(((owner == r + 1) & (shifted == bounds[r + 1] // window)).sum())
+    return loads.tolist()
+
+
 def shard_sequence(tpos: torch.Tensor, nv: int, frames: int, window: Optional[int],
                    cg: Optional[ContextGroup]) -> SequenceShard:
     """This rank's :class:`SequenceShard`. ``tpos`` (N,): time position of every token (grid tokens first);
