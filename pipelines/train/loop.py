@@ -1,10 +1,13 @@
 """The generic Ray Train loop: one function per worker, every stage plugs in a :class:`TrainTask`.
 
-Per worker: build → wrap (DDP/FSDP2, in one place: ``semanticgen.train.parallel``) → resume from
-``ray.train.get_checkpoint()`` → stream the dataset shard with ``iter_torch_batches`` → one
-``semanticgen.train.trainer.Trainer`` step per batch (AdamW + warm-up, clipping, accumulation, EMA, bf16 autocast on
-GPU) → ``ray.train.report`` every ``report_every`` steps with a checkpoint every ``checkpoint_every`` steps. MLflow
-metrics are flushed from rank 0 only when a checkpoint is committed, so a resumed run never logs a step twice.
+Per worker: build (pretrained loads reported to MLflow by rank 0) → context parallelism on the data × context
+mesh (``semanticgen.parallel``: ``train.context_parallel`` ranks split each sample's sequence on Swin windows) →
+activation checkpointing → wrap (DDP/FSDP2 + mixed precision, in one place: ``semanticgen.train.parallel``) → resume
+from ``ray.train.get_checkpoint()`` → stream the dataset with ``iter_torch_batches`` (with context parallelism every
+rank streams it all and keeps its data rank's batches) → one ``semanticgen.train.trainer.Trainer`` step per batch
+(AdamW + warm-up, clipping, accumulation, EMA, bf16 autocast) → ``ray.train.report`` every ``report_every`` steps
+with a checkpoint every ``checkpoint_every`` steps. MLflow metrics are flushed from rank 0 only when a checkpoint is
+committed, so a resumed run never logs a step twice.
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
     model = task.build(cfg)
     if rank == 0:
         _log_pretrained(loop_cfg, cfg, model)
+        if tc.use_gpu and task.stage in ("latent", "semantic"):
+            _log_plan(cfg, task.stage)
     enable_context_parallel(model, init_context_group(dims, device.type))
     if tc.activation_checkpointing:
         for sub in task.shard_targets(model):
@@ -117,6 +122,23 @@ def _inject_fault_once(marker: str) -> None:
         os.makedirs(os.path.dirname(marker), exist_ok=True)
         open(marker, "w").close()
         raise RuntimeError("injected fault (train.debug_fail_at_step)")
+
+
+def _log_plan(cfg: Config, stage: str) -> None:
+    """Rank 0 of a GPU run: the resolved plan (mesh, FSDP units, attention, tokens, estimated peak memory per GPU,
+    a warning when it exceeds ``train.gpu_memory_gb``) in the worker log."""
+    import logging
+
+    from semanticgen.parallel.plan import training_plan
+
+    log = logging.getLogger("semanticgen.train")
+    try:
+        lines = training_plan(cfg, stage)
+    except Exception as e:  # noqa: BLE001 - the plan is information; a stage without one still trains
+        log.info("no training plan for stage %s (%s)", stage, e)
+        return
+    for line in lines:
+        (log.warning if "DOES NOT FIT" in line else log.info)(line)
 
 
 def _log_pretrained(loop_cfg: dict, cfg: Config, model) -> None:
