@@ -43,7 +43,8 @@ def semantic_positions(sem_grid, latent_grid, device=None) -> torch.Tensor:
 
 
 class LatentDiT(DiTTrunk):
-    pretrained_new = ("sem_embedding.",)          # ours: never in a Wan2.1 checkpoint (checkpoint.init_from_pretrained)
+    pretrained_new = ("sem_embedding.",)          # ours: never in a Wan2.1 checkpoint (init_from_pretrained)
+
     def __init__(self, cfg: DiTConfig, latent_channels: int, sem_dim: Optional[int], text_dim: int,
                  attn_backend: str = "auto"):
         size = get_size(cfg.size, cfg.layers)

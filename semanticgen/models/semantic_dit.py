@@ -20,6 +20,7 @@ from .rope import grid_positions, rope_angles
 class SemanticDiT(DiTTrunk):
     # z_sem in and out (not Wan's 16-channel 1×2×2 patches): never filled from a Wan2.1 checkpoint
     pretrained_new = ("patch_embedding.", "head.head.")
+
     def __init__(self, cfg: DiTConfig, z_dim: int, text_dim: int, attn_backend: str = "auto"):
         size = get_size(cfg.size, cfg.layers)
         super().__init__(size, text_dim, z_dim, cfg.qk_norm, attn_backend)
