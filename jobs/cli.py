@@ -13,7 +13,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from semanticgen.config import Config, ConfigError, load_config
 
@@ -49,10 +49,11 @@ def setup_env() -> None:
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
           extra: Optional[Callable[[argparse.Namespace], list]] = None,
-          check: Optional[Callable[[argparse.Namespace, Config], Optional[str]]] = None):
+          check: Optional[Callable[[argparse.Namespace, Config], Optional[str]]] = None,
+          plan: Optional[Callable[[Config], List[str]]] = None):
     """Parse CLI args and load the config (plus ``extra(args)`` overrides derived from job flags);
     exit 2 naming the field on a bad config, or with ``check(args, cfg)``'s message on bad flags.
-    With ``--dry-run``, print the resolved config and exit 0."""
+    With ``--dry-run``, print the resolved config (and ``plan(cfg)``'s lines) and exit 0."""
     setup_env()
     args = parser.parse_intermixed_args(argv)    # overrides may come before or after the flags
     try:
@@ -69,6 +70,8 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None,
         from semanticgen.config import to_dict
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+        for line in plan(cfg) if plan else []:
+            print(line)
         print(f"dry run: {parser.prog} arguments and config are valid; nothing started")
         raise SystemExit(0)
     return args, cfg
@@ -81,9 +84,20 @@ def train_parser(doc: str) -> argparse.ArgumentParser:
     return add_models_flag(p)
 
 
+def training_checks(stage: str):
+    """(check, plan) for :func:`parse`: the stage's ``pretrained`` weights checked from their file headers (exit 2
+    with the counts before any Ray work), and the resolved parallel/memory plan for ``--dry-run``."""
+    from semanticgen.models.build import check_pretrained
+    from semanticgen.parallel.plan import plan_problem, training_plan
+
+    return ((lambda args, cfg: plan_problem(cfg, stage) or check_pretrained(cfg, stage)),
+            (lambda cfg: training_plan(cfg, stage)))
+
+
 def run_training_job(doc: str, make_task, argv=None) -> int:
     """Shared body of the training jobs: parse, start/join Ray, train ``make_task()``, report."""
-    args, cfg = parse(train_parser(doc), argv, extra=models_override)
+    check, plan = training_checks(make_task.stage)
+    args, cfg = parse(train_parser(doc), argv, extra=models_override, check=check, plan=plan)
     from pipelines.train.run import run_training
     from semanticgen.ray_helpers import init_ray
     from semanticgen.tracking import ui_hint

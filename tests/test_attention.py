@@ -221,3 +221,76 @@ def test_flop_formula_equals_flop_counter(attention):
     assert fc.get_total_flops() == semantic_dit_flops(DiTConfig(size="tiny"), sem_grid=(3, 2, 2), z_dim=6,
                                                       text_dim=16, text_tokens=7, batch=2)
     assert train_step_flops(expected) == 3 * expected
+
+
+def brute_window_sizes(T, hw, sem_t, window, shifted):
+    """Tokens per Swin window, from the definition: frames of a window + z_sem time rows whose centre falls in it."""
+    shift = window // 2 if shifted else 0
+    count = {}
+    for p in [float(f) for f in range(T) for _ in range(hw)] + sem_t:
+        w = int((min(max(p, 0.0), T - 1) + shift) // window)
+        count[w] = count.get(w, 0) + 1
+    return [count[w] for w in sorted(count)]
+
+
+@pytest.fixture
+def recording_flash(monkeypatch):
+    """Stand-ins for flash-attn on CPU that record what reaches them (and compute it with plain math); the
+    "usable" check keeps its dtype condition only (CUDA is what this machine lacks)."""
+    import semanticgen.models.attention as attn
+
+    calls = []
+
+    def varlen(q, k, v, cu_q, cu_k, max_q, max_k):
+        calls.append({"dtypes": {q.dtype, k.dtype, v.dtype}, "cu_q": cu_q.tolist(), "cu_k": cu_k.tolist(),
+                      "max_q": max_q, "max_k": max_k})
+        return reference_varlen(q.float(), k.float(), v.float(), cu_q, cu_k, max_q, max_k).to(q.dtype)
+
+    def dense(q, k, v):
+        calls.append({"dtypes": {q.dtype, k.dtype, v.dtype}, "dense": q.shape[1]})
+        return attn._sdpa(q, k, v)
+
+    monkeypatch.setattr(attn, "flash_attn_varlen_func", varlen)
+    monkeypatch.setattr(attn, "flash_attn_func", dense)
+    monkeypatch.setattr(attn, "flash_usable", lambda q: q.dtype in (torch.float16, torch.bfloat16))
+    return calls
+
+
+@pytest.mark.parametrize("backend", ["auto", "flash"])
+def test_bf16_autocast_reaches_flash_with_window_cu_seqlens(recording_flash, backend):
+    """Under bf16 autocast (training and generation on GPU) q, k, v reach flash-attn in bf16: Swin and
+    shifted-Swin layers as one packed varlen call with cu_seqlens at the windows of every batch item, text
+    cross-attention with cu_seqlens_k at the caption lengths, full attention dense or (with a key mask) varlen."""
+    torch.manual_seed(0)
+    B, T, H, W, sem, window = 2, 5, 4, 4, (3, 1, 2), 2
+    model = LatentDiT(DiTConfig(size="tiny", attention="swin", swin_window=window), 4, 6, 16, attn_backend=backend)
+    torch.nn.init.normal_(model.head.head.weight, std=0.1)
+    x, t, z = torch.randn(B, 4, T, H, W), torch.rand(B), torch.randn(B, *sem, 6)
+    text, text_mask = torch.randn(B, 3, 16), torch.tensor([[True, True, False], [True, True, True]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x, t, text, text_mask, z)
+    sem_t = [(i + 0.5) * T / sem[0] - 0.5 for i in range(sem[0]) for _ in range(sem[1] * sem[2])]
+    hw = (H // 2) * (W // 2)
+    cum = lambda sizes: [0] + torch.tensor(sizes * B).cumsum(0).tolist()   # noqa: E731 - every batch item
+    unshifted, shifted = (brute_window_sizes(T, hw, sem_t, window, s) for s in (False, True))
+    assert unshifted == [10, 12, 4] and shifted == [6, 10, 10]            # ragged windows, z_sem inside
+    self_calls, cross_calls = recording_flash[0::2], recording_flash[1::2]
+    assert len(recording_flash) == 4 and all(c["dtypes"] == {torch.bfloat16} for c in recording_flash)
+    assert [c["cu_q"] for c in self_calls] == [cum(unshifted), cum(shifted)]
+    assert [c["cu_k"] for c in self_calls] == [cum(unshifted), cum(shifted)]
+    assert [c["max_q"] for c in self_calls] == [12, 10]
+    for c in cross_calls:                                   # each item's queries vs its own caption tokens
+        assert c["cu_q"] == [0, T * hw + 6, 2 * (T * hw + 6)] and c["cu_k"] == [0, 2, 5]
+    ref = LatentDiT(DiTConfig(size="tiny", attention="swin", swin_window=window), 4, 6, 16, attn_backend="sdpa")
+    ref.load_state_dict(model.state_dict())
+    torch.testing.assert_close(out.float(), ref(x, t, text, text_mask, z), rtol=0.05, atol=0.05)
+    recording_flash.clear()
+    sem_mask = torch.tensor([[True, False, True, True, True, True], [True] * 6]).view(B, *sem)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(x, t, text, None, z, attention="full")
+        model(x, t, text, None, z, sem_mask, attention="full")
+    N = T * hw + 6
+    assert all(c["dtypes"] == {torch.bfloat16} for c in recording_flash)
+    assert [c.get("dense") for c in recording_flash[:4]] == [N] * 4            # no mask: flash_attn_func
+    masked = [c for c in recording_flash[4:] if "cu_q" in c]                    # the key-masked self-attention
+    assert [(c["cu_q"], c["cu_k"]) for c in masked] == [([0, N, 2 * N], [0, N - 1, 2 * N - 1])] * 2

@@ -13,11 +13,15 @@ CASES = {
     "loader": ["--rows", "32", "--steps", "6", "--batch", "2"],
     "generate_batch": ["--bs", "1,2"],
     "generate_memory": ["--ns", "1,2", "--hw", "16", "--window", "2"],
+    "memory": ["--quick"],                         # model vs measured on CPU + the real-scale table
+    "mfu": ["--allow-cpu", "--config", "tiny", "--frames", "3", "--height", "8", "--width", "8", "--steps", "1",
+            "train.parallel=fsdp", "train.activation_checkpointing=true"],   # CPU smoke run (FSDP on one rank)
+    "flash": [],                                   # needs CUDA + flash-attn: prints flash: skipped=1 here
 }
 
 
 def test_every_benchmark_is_covered():
-    assert set(benchmark.available()) == set(CASES) | {"ingest", "features", "mfu"}   # those three: minutes / GPU
+    assert set(benchmark.available()) == set(CASES) | {"ingest", "features"}   # those two: minutes
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

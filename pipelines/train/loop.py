@@ -1,10 +1,13 @@
 """The generic Ray Train loop: one function per worker, every stage plugs in a :class:`TrainTask`.
 
-Per worker: build → wrap (DDP/FSDP2, in one place: ``semanticgen.train.parallel``) → resume from
-``ray.train.get_checkpoint()`` → stream the dataset shard with ``iter_torch_batches`` → one
-``semanticgen.train.trainer.Trainer`` step per batch (AdamW + warm-up, clipping, accumulation, EMA, bf16 autocast on
-GPU) → ``ray.train.report`` every ``report_every`` steps with a checkpoint every ``checkpoint_every`` steps. MLflow
-metrics are flushed from rank 0 only when a checkpoint is committed, so a resumed run never logs a step twice.
+Per worker: build (pretrained loads reported to MLflow by rank 0) → context parallelism on the data × context
+mesh (``semanticgen.parallel``: ``train.context_parallel`` ranks split each sample's sequence on Swin windows) →
+activation checkpointing → wrap (DDP/FSDP2 + mixed precision, in one place: ``semanticgen.train.parallel``) → resume
+from ``ray.train.get_checkpoint()`` → stream the dataset with ``iter_torch_batches`` (with context parallelism every
+rank streams it all and keeps its data rank's batches) → one ``semanticgen.train.trainer.Trainer`` step per batch
+(AdamW + warm-up, clipping, accumulation, EMA, bf16 autocast) → ``ray.train.report`` every ``report_every`` steps
+with a checkpoint every ``checkpoint_every`` steps. MLflow metrics are flushed from rank 0 only when a checkpoint is
+committed, so a resumed run never logs a step twice.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from semanticgen.config.base import from_dict
 from semanticgen.config.schema import Config
 from semanticgen.models.checkpoint import overlay_ema
 from semanticgen.tracking import MetricBuffer
+from semanticgen.parallel.mesh import ParallelDims, data_parallel_batches, enable_context_parallel, init_context_group
 from semanticgen.train.parallel import apply_activation_checkpointing, full_state_dict, wrap
 from semanticgen.train.state import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from semanticgen.train.trainer import Trainer, distributed, full_tensor
@@ -33,13 +37,21 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
+    dims = ParallelDims(world, tc.context_parallel)              # data × context
+    data_rank = dims.coords(rank)[0]
     torch.manual_seed(cfg.run.seed)            # identical init on every rank
     model = task.build(cfg)
+    if rank == 0:
+        _log_pretrained(loop_cfg, cfg, model)
+        if tc.use_gpu and task.stage in ("latent", "semantic"):
+            _log_plan(cfg, task.stage)
+    enable_context_parallel(model, init_context_group(dims, device.type))
     if tc.activation_checkpointing:
         for sub in task.shard_targets(model):
             apply_activation_checkpointing(sub)
-    trainer = Trainer(cfg, wrap(model, tc.parallel, device), device)
-    torch.manual_seed(cfg.run.seed * 1000 + rank + 1)   # per-rank noise / dropout streams
+    trainer = Trainer(cfg, wrap(model, tc.parallel, device, tc.precision), device)
+    # per data-parallel rank noise / dropout streams: the context ranks of one sample draw the same
+    torch.manual_seed(cfg.run.seed * 1000 + data_rank + 1)
     epoch, batch_in_epoch = _resume(trainer, rank)
 
     mlf = MetricBuffer(cfg, loop_cfg.get("mlflow_run_id"), rank == 0)
@@ -48,7 +60,10 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
     while trainer.step < tc.max_steps:
         trainer.start_epoch()
         seen = 0
-        for batch in shard.iter_torch_batches(batch_size=tc.batch_size, collate_fn=task.collate, drop_last=True):
+        batches = shard.iter_torch_batches(batch_size=tc.batch_size, collate_fn=task.collate, drop_last=True)
+        if dims.context > 1:     # every rank streams the whole dataset (run.py); a data rank's context ranks agree
+            batches = data_parallel_batches(batches, data_rank, dims.data)
+        for batch in batches:
             seen += 1
             if seen <= batch_in_epoch:          # resume: skip what this epoch already consumed
                 continue
@@ -59,7 +74,7 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
             if tc.debug_fail_at_step >= 0 and step == tc.debug_fail_at_step and rank == world - 1:
                 _inject_fault_once(loop_cfg["fault_marker"])
             if step % tc.report_every == 0 or step == tc.max_steps:
-                _report(trainer, epoch, batch_in_epoch, mlf, cfg, rank, world)
+                _report(trainer, epoch, batch_in_epoch, mlf, cfg, rank, dims)
             if step >= tc.max_steps:
                 break
         else:
@@ -109,13 +124,48 @@ def _inject_fault_once(marker: str) -> None:
         raise RuntimeError("injected fault (train.debug_fail_at_step)")
 
 
+def _log_plan(cfg: Config, stage: str) -> None:
+    """Rank 0 of a GPU run: the resolved plan (mesh, FSDP units, attention, tokens, estimated peak memory per GPU,
+    a warning when it exceeds ``train.gpu_memory_gb``) in the worker log."""
+    import logging
+
+    from semanticgen.parallel.plan import training_plan
+
+    log = logging.getLogger("semanticgen.train")
+    try:
+        lines = training_plan(cfg, stage)
+    except Exception as e:  # noqa: BLE001 - the plan is information; a stage without one still trains
+        log.info("no training plan for stage %s (%s)", stage, e)
+        return
+    for line in lines:
+        (log.warning if "DOES NOT FIT" in line else log.info)(line)
+
+
+def _log_pretrained(loop_cfg: dict, cfg: Config, model) -> None:
+    """Rank 0: the pretrained loads (loaded / expected / missing / shape mismatch / unexpected counts) as tags of
+    the run, e.g. ``pretrained.latent_dit.loaded``."""
+    reports = getattr(model, "pretrained_reports", {}) or {}
+    if not (reports and loop_cfg.get("mlflow_run_id") and cfg.mlflow.enabled):
+        return
+    from mlflow.tracking import MlflowClient
+
+    from semanticgen.tracking import tracking_uri
+
+    client = MlflowClient(tracking_uri(cfg))
+    for part, rep in reports.items():
+        for k, v in {**rep.counts(), "prefix": rep.prefix, "summary": rep.summary()}.items():
+            client.set_tag(loop_cfg["mlflow_run_id"], f"pretrained.{part}.{k}", str(v))
+
+
 def _report(trainer: Trainer, epoch: int, batch_in_epoch: int, mlf: MetricBuffer, cfg: Config, rank: int,
-            world: int) -> None:
+            dims: ParallelDims) -> None:
     import ray.train
     import torch.distributed as dist
 
-    tc, step = cfg.train, trainer.step
+    tc, step, world = cfg.train, trainer.step, dims.world
     metrics = {**trainer.window.summary(world, trainer.lr), "step": step}
+    for k in ("samples_per_s", "tokens_per_s"):          # the context ranks of a sample all counted it
+        metrics[k] /= dims.context
     if rank == 0:
         mlf.add(step, {k: v for k, v in metrics.items() if k != "step"})
     if not (step % tc.checkpoint_every == 0 or step == tc.max_steps):

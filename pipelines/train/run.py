@@ -79,7 +79,10 @@ def run_training(cfg: Config, task: TrainTask, store: str, name: str) -> TrainRe
                              failure_config=FailureConfig(max_failures=tc.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=tc.keep_checkpoints)),
         datasets={"train": dataset},
-        dataset_config=ray.train.DataConfig(execution_options=ctx.execution_options),
+        # context parallelism: every worker streams the whole dataset in the same order and keeps its data rank's
+        # batches (semanticgen.parallel.mesh.data_parallel_batches), so the ranks of one sample see the same rows
+        dataset_config=ray.train.DataConfig(datasets_to_split="all" if tc.context_parallel == 1 else [],
+                                            execution_options=ctx.execution_options),
     )
     result = trainer.fit()
     ckpt = result.checkpoint.path if result.checkpoint else None

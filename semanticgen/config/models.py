@@ -33,6 +33,7 @@ class DiTConfig:
     swin_window: int = 4                 # T_w: latent frames per window (swin)
     qk_norm: bool = True
     pretrained: Optional[str] = None     # Wan2.1 DiT checkpoint (safetensors file/dir) to initialise from
+    pretrained_strict: bool = True       # fail unless every tensor expected from `pretrained` loads (false: log it)
 
     def validate(self) -> None:
         from ..models.registry import SIZES

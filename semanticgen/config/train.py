@@ -29,6 +29,9 @@ class TrainConfig:
     precision: str = "fp32"              # bf16 autocast on GPU
     parallel: str = "ddp"                # ddp (small models) | fsdp (FSDP2 fully_shard per block)
     activation_checkpointing: bool = False
+    context_parallel: int = 1            # ranks that split one sample's tokens on Swin-window boundaries (divides
+                                         # num_workers; data-parallel size = num_workers / context_parallel)
+    gpu_memory_gb: float = 80.0          # per-GPU memory the plan (--dry-run, start-up log) checks its estimate against
     text_dropout: float = 0.1            # caption dropped → empty-prompt embedding (CFG)
     report_every: int = 10               # ray.train.report (metrics) every N steps; each report costs ~seconds
     checkpoint_every: int = 50           # checkpoint every N steps (and at the end)
@@ -41,6 +44,10 @@ class TrainConfig:
 
     def validate(self) -> None:
         check(self.num_workers >= 1, "num_workers", "must be >= 1")
+        check(self.context_parallel >= 1, "context_parallel", "must be >= 1")
+        check(self.num_workers % self.context_parallel == 0, "context_parallel",
+              f"must divide train.num_workers ({self.num_workers}): ranks = data × context")
+        check(self.gpu_memory_gb > 0, "gpu_memory_gb", "must be > 0")
         check(self.cpus_per_worker > 0, "cpus_per_worker", "must be > 0")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
         check(self.grad_accum >= 1, "grad_accum", "must be >= 1")

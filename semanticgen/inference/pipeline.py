@@ -10,6 +10,7 @@ Everything is deterministic for a given seed (CPU; per-stage ``torch.Generator``
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import List, Optional, Sequence
 
@@ -45,6 +46,13 @@ class SemanticGenPipeline:
         self.vae = VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=device)
         self.null_text, self.null_mask = self.text_encoder.encode([""])
 
+    def _amp(self):
+        """The DiTs run in their training precision: bf16 autocast on CUDA for ``train.precision=bf16`` (q, k, v
+        then reach FlashAttention in bf16); fp32 otherwise and on CPU."""
+        if self.cfg.train.precision == "bf16" and torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def _gen(self, seed: int, offset: int) -> torch.Generator:
         return torch.Generator().manual_seed(seed * 1009 + offset)
 
@@ -61,16 +69,18 @@ class SemanticGenPipeline:
             raise RuntimeError("no semantic DiT checkpoint: pass one, or render from given z_sem (--z-sem)")
         noise = self._noise(seeds, 1, (*grid, self.compressor.z_dim))
         fl, dit, (nt, nm) = self.cfg.models.flow, self.semantic_dit, self._null(len(seeds))
-        return euler_sample(lambda z, t: dit(z, t, text, mask), noise, fl.steps, fl.shift,
-                            lambda z, t: dit(z, t, nt, nm), self.cfg.generate.semantic_cfg_scale)
+        with self._amp():
+            return euler_sample(lambda z, t: dit(z, t, text, mask), noise, fl.steps, fl.shift,
+                                lambda z, t: dit(z, t, nt, nm), self.cfg.generate.semantic_cfg_scale)
 
     @torch.no_grad()
     def latents(self, z_sem, text, mask, shape, seeds: Sequence[int], attention: str) -> torch.Tensor:
         noise = self._noise(seeds, 2, shape)
         fl, dit, (nt, nm) = self.cfg.models.flow, self.latent_dit, self._null(len(seeds))
-        return euler_sample(lambda x, t: dit(x, t, text, mask, z_sem, attention=attention), noise, fl.steps,
-                            fl.shift, lambda x, t: dit(x, t, nt, nm, z_sem, attention=attention),
-                            self.cfg.generate.latent_cfg_scale)
+        with self._amp():
+            return euler_sample(lambda x, t: dit(x, t, text, mask, z_sem, attention=attention), noise, fl.steps,
+                                fl.shift, lambda x, t: dit(x, t, nt, nm, z_sem, attention=attention),
+                                self.cfg.generate.latent_cfg_scale)
 
     def decode_to_mp4(self, latents: torch.Tensor, path: str, fps: float) -> int:
         """Decode one video's latents (1, C, T, H, W) chunk by chunk into ``path``."""

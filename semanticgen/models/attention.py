@@ -7,9 +7,12 @@ Backends compute the same function:
 
 - ``flash`` (flash-attn 2): ``flash_attn_func`` for full attention without a key mask, otherwise
   ``flash_attn_varlen_func`` on packed sequences with ``cu_seqlens`` at window (and batch item)
-  boundaries, keys restricted to the masked-in ones; CUDA + fp16/bf16 only.
-- ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention``, one call per window for Swin.
+  boundaries, keys restricted to the masked-in ones — all windows of all items in one call; CUDA +
+  fp16/bf16 only (the DiT blocks keep q, k, v in the autocast dtype, so bf16 training and generation get it).
+- ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention``, one call per window for Swin (the CPU path).
 - ``auto``: flash when installed, on CUDA, in half precision; otherwise sdpa.
+
+Swin windows: :func:`swin_window_ids` gives each token its window from its latent-time position.
 """
 from __future__ import annotations
 
@@ -56,6 +59,14 @@ class WindowLayout:
     def mask(self) -> torch.Tensor:
         """(N, N) boolean: True where two tokens share a window (the brute-force reference)."""
         return self.window_id[:, None] == self.window_id[None, :]
+
+
+def swin_window_ids(time_pos: torch.Tensor, num_frames: int, window: int, shifted: bool) -> torch.Tensor:
+    """Window index of each token from its latent-time position (fractional for z_sem tokens); shifted
+    windows start ``window // 2`` frames earlier, so the first and last ones are ragged."""
+    shift = window // 2 if shifted else 0
+    p = time_pos.clamp(0, num_frames - 1)
+    return torch.floor((p + shift) / window).long()
 
 
 def flash_usable(q: torch.Tensor) -> bool:

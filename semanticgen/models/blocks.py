@@ -3,6 +3,11 @@
 Time modulation (adaLN, fp32) is applied per token *segment*: the latent DiT's VAE tokens use the
 sampled timestep t while its in-context z_sem tokens use t = 0, without materialising a per-token
 modulation tensor. ``Segments`` = list of ``(start, end, e)`` with ``e`` of shape (B, 6, D).
+
+Self-attention goes through one wrapper, :func:`attend`, whatever the layer's attention is: full, Swin
+windows (a :class:`WindowLayout`) or a context-parallel plan (``semanticgen.parallel``: windows split
+across GPUs, Ulysses). q, k and v reach it in the compute dtype (bf16 under autocast / FSDP mixed
+precision), so FlashAttention applies.
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xf = x.float()
-        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+        # the weight in x's dtype: an fp32 weight would promote bf16 activations (no flash-attn under autocast)
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight.to(x.dtype)
 
 
 def sinusoidal(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -47,6 +53,16 @@ def gated_add(x: torch.Tensor, y: torch.Tensor, segs: Segments, gate_i: int) -> 
     return torch.cat(parts, dim=1)
 
 
+def attend(q, k, v, layout, backend: str, key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Self-attention of one layer: ``layout`` None = full, a :class:`WindowLayout` = Swin windows, otherwise a
+    context-parallel plan with ``attend(q, k, v, backend, key_mask)``. ``key_mask`` is in sequence order."""
+    if layout is None:
+        return full_attention(q, k, v, backend, key_mask=key_mask)
+    if isinstance(layout, WindowLayout):
+        return window_attention(q, k, v, layout, backend, key_mask=key_mask)
+    return layout.attend(q, k, v, backend, key_mask)
+
+
 class _Attention(nn.Module):
     """q, k, v, o projections with optional RMS qk-norm (Wan2.1 names)."""
 
@@ -60,18 +76,14 @@ class _Attention(nn.Module):
 
 class SelfAttention(_Attention):
 
-    def forward(self, x: torch.Tensor, angles: torch.Tensor, layout: Optional[WindowLayout],
-                backend: str, key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, angles: torch.Tensor, layout, backend: str,
+                key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         B, N, _ = x.shape
         shape = (B, N, self.heads, self.head_dim)
         q = apply_rope(self.norm_q(self.q(x)).view(shape), angles)
         k = apply_rope(self.norm_k(self.k(x)).view(shape), angles)
         v = self.v(x).view(shape)
-        if layout is None:
-            out = full_attention(q, k, v, backend, key_mask=key_mask)
-        else:
-            out = window_attention(q, k, v, layout, backend, key_mask=key_mask)
-        return self.o(out.reshape(B, N, -1))
+        return self.o(attend(q, k, v, layout, backend, key_mask).reshape(B, N, -1))
 
 
 class CrossAttention(_Attention):
@@ -100,9 +112,9 @@ class DiTBlock(nn.Module):
         self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim ** 0.5)
 
     def forward(self, x: torch.Tensor, segs: Segments, angles: torch.Tensor, ctx: torch.Tensor,
-                ctx_mask: Optional[torch.Tensor], layout: Optional[WindowLayout], backend: str,
+                ctx_mask: Optional[torch.Tensor], layout, backend: str,
                 key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``key_mask`` (B, N) bool: tokens other tokens may attend to (None = all)."""
+        """``layout``: see :func:`attend`; ``key_mask`` (B, N) bool: tokens other tokens may attend to (None = all)."""
         segs = [(a, b, self.modulation.float() + e) for a, b, e in segs]
         y = self.self_attn(modulate(self.norm1(x), segs, 0, 1), angles, layout, backend, key_mask)
         x = gated_add(x, y, segs, 2)

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from ..config import Config
-from .checkpoint import init_from_pretrained, load_stage_weights
+from .checkpoint import (InitReport, PretrainedMismatch, check_report, init_from_pretrained, load_stage_weights,
+                         pretrained_report)
 from .compressor import Compressor
 from .latent_dit import LatentDiT
 from .losses import stage1_loss, stage2_loss
@@ -83,6 +84,8 @@ def build_semantic_dit(cfg: Config) -> SemanticDiT:
 class Stage1Model(nn.Module):
     """Compressor + latent DiT; ``forward(batch)`` is the stage-1 objective (flow matching + β·KL)."""
 
+    fp32_modules = ("compressor",)   # FSDP mixed precision keeps its (small) weights fp32: μ, log σ² and the KL
+
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg
@@ -117,19 +120,53 @@ class Stage2Model(nn.Module):
         return loss, metrics, z.shape[0] * z.shape[1] * z.shape[2] * z.shape[3]
 
 
+PRETRAINED_PARTS = {"latent": ("latent_dit",), "semantic": ("semantic_dit",)}   # per training stage
+
+
+def init_pretrained(model: nn.Module, cfg: Config, stage: str) -> Dict[str, InitReport]:
+    """Initialise the stage's DiT(s) from ``models.<part>.pretrained`` (loud; strict unless
+    ``models.<part>.pretrained_strict=false``); the reports are kept as ``model.pretrained_reports``."""
+    reports = {}
+    for part in PRETRAINED_PARTS[stage]:
+        dc = getattr(cfg.models, part)
+        if dc.pretrained:
+            reports[part] = init_from_pretrained(getattr(model, part), dc.pretrained, dc.pretrained_strict,
+                                                 f"models.{part}.pretrained")
+    model.pretrained_reports = reports
+    return reports
+
+
+def check_pretrained(cfg: Config, stage: str) -> Optional[str]:
+    """Before any work: the stage's ``pretrained`` files checked from their headers against the model built on the
+    meta device (no weights in memory); the problem as one line (counts, field, file), or None."""
+    parts = [p for p in PRETRAINED_PARTS[stage] if getattr(cfg.models, p).pretrained]
+    if not parts:
+        return None
+    with torch.device("meta"):
+        model = Stage1Model(cfg) if stage == "latent" else Stage2Model(cfg)
+    for part in parts:
+        dc, field = getattr(cfg.models, part), f"models.{part}.pretrained"
+        try:
+            check_report(pretrained_report(getattr(model, part), dc.pretrained), dc.pretrained, field,
+                         dc.pretrained_strict)
+        except (PretrainedMismatch, FileNotFoundError, OSError) as e:
+            return f"{field}: {e}" if isinstance(e, (FileNotFoundError, OSError)) else str(e)
+    return None
+
+
 def build_stage1(cfg: Config, pretrained: bool = False) -> Stage1Model:
     """Stage-1 model; ``pretrained``: initialise the latent DiT from ``models.latent_dit.pretrained``."""
     model = Stage1Model(cfg)
-    if pretrained and cfg.models.latent_dit.pretrained:
-        init_from_pretrained(model.latent_dit, cfg.models.latent_dit.pretrained)
+    if pretrained:
+        init_pretrained(model, cfg, "latent")
     return model
 
 
 def build_stage2(cfg: Config, pretrained: bool = False) -> Stage2Model:
     """Stage-2 model; ``pretrained``: initialise the semantic DiT from ``models.semantic_dit.pretrained``."""
     model = Stage2Model(cfg)
-    if pretrained and cfg.models.semantic_dit.pretrained:
-        init_from_pretrained(model.semantic_dit, cfg.models.semantic_dit.pretrained)
+    if pretrained:
+        init_pretrained(model, cfg, "semantic")
     return model
 
 

@@ -11,9 +11,12 @@ A training checkpoint is a folder (written by ``semanticgen.train.state.save_che
 benchmarks) gets weights out of such a folder, local or on an object store.
 
 Our parameter names follow the original Wan2.1 checkpoints (``wan/modules/model.py``), so those
-tensors map one to one. Diffusers-format checkpoints (``WanTransformer3DModel``) are renamed with
-:data:`DIFFUSERS_TO_OURS`. Tensors whose shapes disagree (e.g. the text projection when the text
-encoder differs) and our own additions (``sem_embedding``) stay newly initialised.
+tensors map one to one. Diffusers-format checkpoints (``WanTransformer3DModel``; a pipeline folder's
+``transformer/``) are renamed with :data:`DIFFUSERS_TO_OURS`; single files with a :data:`KNOWN_PREFIXES` prefix
+(ComfyUI's ``model.diffusion_model.``) lose it first. :func:`init_from_pretrained` is loud: it logs loaded /
+missing / shape-mismatched / unexpected counts and, unless told otherwise, fails when fewer than all the
+expected tensors load — every tensor but the model's own additions (``pretrained_new``: the latent DiT's
+``sem_embedding``, the semantic DiT's z_sem input and output projections).
 
 | diffusers (WanTransformer3DModel)        | ours / original Wan2.1              |
 |------------------------------------------|-------------------------------------|
@@ -31,18 +34,23 @@ encoder differs) and our own additions (``sem_embedding``) stay newly initialise
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..io.checkpoints import local_checkpoint
 
 MODEL, EMA_FILE, OPTIM, STATE = "model.safetensors", "ema.safetensors", "optimizer.pt", "trainer_state.pt"
+# key prefixes of single-file DiT checkpoints (ComfyUI / LDM "model.diffusion_model.", wrappers' "model.")
+KNOWN_PREFIXES = ("model.diffusion_model.", "diffusion_model.", "model.")
+log = logging.getLogger("semanticgen.models")
 
 DIFFUSERS_TO_OURS = [
     (r"^condition_embedder\.text_embedder\.linear_1\.", "text_embedding.0."),
@@ -65,16 +73,33 @@ DIFFUSERS_TO_OURS = [
 ]
 
 
+class PretrainedMismatch(ValueError):
+    """A pretrained file fills fewer than all the tensors expected from it (and the load is strict)."""
+
+
 @dataclass
 class InitReport:
     loaded: List[str] = field(default_factory=list)
     shape_mismatch: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)       # ours, not in the checkpoint: newly initialised
-    unused: List[str] = field(default_factory=list)        # checkpoint tensors we have no place for
+    unused: List[str] = field(default_factory=list)        # checkpoint tensors we have no place for (unexpected)
+    expected: int = 0                                      # ours that the pretrained file should fill
+    unfilled: List[str] = field(default_factory=list)      # expected ones it did not fill
+    prefix: str = ""                                       # key prefix removed from the file
+
+    @property
+    def complete(self) -> bool:
+        return not self.unfilled
+
+    def counts(self) -> Dict[str, int]:
+        return {"loaded": len(self.loaded), "expected": self.expected, "missing": len(self.missing),
+                "shape_mismatch": len(self.shape_mismatch), "unexpected": len(self.unused)}
 
     def summary(self) -> str:
-        return (f"loaded {len(self.loaded)}, shape mismatch {len(self.shape_mismatch)}, "
-                f"new {len(self.missing)}, unused {len(self.unused)}")
+        c = self.counts()
+        return (f"loaded {c['loaded']} of {c['expected']} expected tensors, missing {c['missing']}, "
+                f"shape mismatch {c['shape_mismatch']}, unexpected {c['unexpected']}"
+                + (f" (prefix '{self.prefix}' removed)" if self.prefix else ""))
 
 
 def save_model(model: nn.Module, path: str) -> None:
@@ -129,18 +154,42 @@ def load_stage_weights(checkpoint: str, which: Optional[str] = None, ema: bool =
     return sub
 
 
-def read_safetensors(path: str) -> Dict[str, torch.Tensor]:
-    """A ``.safetensors`` file, or every shard in a directory (diffusers ``save_pretrained`` layout)."""
-    files = [path] if os.path.isfile(path) else sorted(glob.glob(os.path.join(path, "*.safetensors")))
+def pretrained_files(path: str) -> List[str]:
+    """The ``.safetensors`` of a pretrained DiT: a file, a folder of shards (``save_pretrained``, Wan2.1's own
+    repo), or a diffusers pipeline folder (``model_index.json`` + ``transformer/``)."""
+    if os.path.isfile(path):
+        return [path]
+    sub = os.path.join(path, "transformer")
+    folder = sub if os.path.isdir(sub) and (os.path.exists(os.path.join(path, "model_index.json"))
+                                            or not glob.glob(os.path.join(path, "*.safetensors"))) else path
+    files = sorted(glob.glob(os.path.join(folder, "*.safetensors")))
     if not files:
-        raise FileNotFoundError(f"no .safetensors under {path}")
-    out: Dict[str, torch.Tensor] = {}
-    for f in files:
-        out.update(load_file(f))
+        raise FileNotFoundError(f"no .safetensors in {path} (nor in {sub})")
+    return files
+
+
+def read_safetensors(path: str, shapes_only: bool = False) -> Dict[str, object]:
+    """Every tensor of :func:`pretrained_files` (or only their shapes, from the headers: nothing is read)."""
+    out: Dict[str, object] = {}
+    for f in pretrained_files(path):
+        if not shapes_only:
+            out.update(load_file(f))
+            continue
+        with safe_open(f, "pt") as h:
+            out.update({k: tuple(h.get_slice(k).get_shape()) for k in h.keys()})
     return out
 
 
-def to_our_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def strip_prefix(state: Dict[str, object]) -> Tuple[Dict[str, object], str]:
+    """Remove the first of :data:`KNOWN_PREFIXES` that the file uses (ComfyUI / LDM-style single files) from the
+    keys that carry it; other keys (a VAE or text encoder in the same file) keep theirs and stay unused."""
+    for prefix in KNOWN_PREFIXES:
+        if any(k.startswith(prefix) for k in state):
+            return {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in state.items()}, prefix
+    return dict(state), ""
+
+
+def to_our_names(state: Dict[str, object]) -> Dict[str, object]:
     if not any(k.startswith("condition_embedder.") for k in state):
         return dict(state)                                    # original Wan2.1 names == ours
     out = {}
@@ -154,19 +203,62 @@ def to_our_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     return out
 
 
-@torch.no_grad()
-def init_from_pretrained(model: nn.Module, path: str) -> InitReport:
-    """Copy every pretrained tensor whose name and shape match; report the rest."""
-    theirs = to_our_names(read_safetensors(path))
+def match_pretrained(own: Dict[str, Tuple[int, ...]], theirs: Dict[str, Tuple[int, ...]],
+                     new_by_design: Sequence[str] = ()) -> InitReport:
+    """Which of our tensors (name → shape) a pretrained file (name → shape, our names) fills."""
     report = InitReport()
-    own = model.state_dict()
-    for k, v in own.items():
+    for k, shape in own.items():
         if k not in theirs:
             report.missing.append(k)
-        elif tuple(theirs[k].shape) != tuple(v.shape):
+        elif tuple(theirs[k]) != tuple(shape):
             report.shape_mismatch.append(k)
         else:
-            v.copy_(theirs[k].to(v.dtype))
             report.loaded.append(k)
     report.unused = sorted(set(theirs) - set(own))
+    ours = [k for k in own if not k.startswith(tuple(new_by_design))]
+    report.expected = len(ours)
+    report.unfilled = [k for k in ours if k not in set(report.loaded)]
+    return report
+
+
+def pretrained_state(path: str, shapes_only: bool = False) -> Tuple[Dict[str, object], str]:
+    """A pretrained DiT's tensors (or shapes) under our names, and the prefix that was removed."""
+    state, prefix = strip_prefix(read_safetensors(path, shapes_only))
+    return to_our_names(state), prefix
+
+
+def pretrained_report(model: nn.Module, path: str) -> InitReport:
+    """What :func:`init_from_pretrained` would load into ``model`` (may live on the meta device), from the file
+    headers only."""
+    theirs, prefix = pretrained_state(path, shapes_only=True)
+    report = match_pretrained({k: tuple(v.shape) for k, v in model.state_dict().items()}, theirs,
+                              getattr(model, "pretrained_new", ()))
+    report.prefix = prefix
+    return report
+
+
+def check_report(report: InitReport, path: str, field: str, strict: bool) -> None:
+    """Log the load; fail when fewer than all expected tensors were filled and ``strict``."""
+    log.info("%s=%s: %s", field, path, report.summary())
+    if strict and not report.complete:
+        raise PretrainedMismatch(
+            f"{field}: {report.summary()} from {path} (not filled: {', '.join(report.unfilled[:3])}"
+            f"{' ...' if len(report.unfilled) > 3 else ''}; prefixes "
+            f"{', '.join(KNOWN_PREFIXES)} and diffusers names are understood) — set {field}_strict=false to "
+            "train from this partial initialisation")
+
+
+@torch.no_grad()
+def init_from_pretrained(model: nn.Module, path: str, strict: bool = True,
+                         field: str = "pretrained") -> InitReport:
+    """Copy every pretrained tensor whose name and shape match; log the counts; with ``strict`` raise
+    :class:`PretrainedMismatch` unless every expected tensor (all but the model's ``pretrained_new``) loads."""
+    theirs, prefix = pretrained_state(path)
+    own = model.state_dict()
+    report = match_pretrained({k: tuple(v.shape) for k, v in own.items()},
+                              {k: tuple(v.shape) for k, v in theirs.items()}, getattr(model, "pretrained_new", ()))
+    report.prefix = prefix
+    check_report(report, path, field, strict)
+    for k in report.loaded:
+        own[k].copy_(theirs[k].to(own[k].dtype))
     return report

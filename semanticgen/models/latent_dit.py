@@ -20,13 +20,13 @@ padded semantic grids).
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import torch
 from torch import nn
 
 from ..config.models import DiTConfig
-from .attention import WindowLayout
+from .attention import swin_window_ids  # noqa: F401 - re-exported: windows are a latent-DiT concept
 from .dit import DiTTrunk, null_mask
 from .registry import get_size
 from .rope import grid_positions, rope_angles
@@ -42,14 +42,9 @@ def semantic_positions(sem_grid, latent_grid, device=None) -> torch.Tensor:
     return grid_positions(ts, hs, ws, scale=scale, offset=offset, device=device)
 
 
-def swin_window_ids(time_pos: torch.Tensor, num_frames: int, window: int, shifted: bool) -> torch.Tensor:
-    """Window index of each token from its latent-time position (fractional for z_sem tokens)."""
-    shift = window // 2 if shifted else 0
-    p = time_pos.clamp(0, num_frames - 1)
-    return torch.floor((p + shift) / window).long()
-
-
 class LatentDiT(DiTTrunk):
+    pretrained_new = ("sem_embedding.",)          # ours: never in a Wan2.1 checkpoint (init_from_pretrained)
+
     def __init__(self, cfg: DiTConfig, latent_channels: int, sem_dim: Optional[int], text_dim: int,
                  attn_backend: str = "auto"):
         size = get_size(cfg.size, cfg.layers)
@@ -60,48 +55,46 @@ class LatentDiT(DiTTrunk):
         self.sem_embedding = nn.Linear(sem_dim, size.dim) if sem_dim else None
         self.init_weights()
 
-    def layouts(self, pos: torch.Tensor, num_frames: int, attention: str) -> Optional[List[WindowLayout]]:
-        if attention == "full":
-            return None
-        tpos = pos[:, 0]
-        return [WindowLayout.from_window_ids(swin_window_ids(tpos, num_frames, self.cfg.swin_window, s))
-                for s in (False, True)]
-
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
                 text_mask: Optional[torch.Tensor] = None, z_sem: Optional[torch.Tensor] = None,
                 sem_mask: Optional[torch.Tensor] = None, attention: Optional[str] = None) -> torch.Tensor:
         """``attention``: ``full``/``swin`` for this call (default ``cfg.attention``); the weights are the same
-        for both, so one model serves short (full) and long (Swin) videos."""
+        for both, so one model serves short (full) and long (Swin) videos. Under context parallelism
+        (:meth:`DiTTrunk.shard`) this rank embeds and runs only its windows; the output is whole again."""
         B, C, T, H, W = x_t.shape
         if H % 2 or W % 2:
             raise ValueError(f"latent height/width must be even for 1x2x2 patches, got {H}x{W}")
-        x = self.patch_embedding(x_t)                          # (B, D, T, H/2, W/2)
-        grid = tuple(x.shape[2:])
-        x = x.flatten(2).transpose(1, 2)                       # (B, Nv, D)
-        nv = x.shape[1]
-        pos = grid_positions(*grid, device=x.device)
-        e_t, e0_t = self.time(t)
-        segs = [(0, nv, e0_t)]
-        key_mask = None
+        grid = (T // PATCH[0], H // PATCH[1], W // PATCH[2])
+        nv = grid[0] * grid[1] * grid[2]
+        pos = grid_positions(*grid, device=x_t.device)
         if z_sem is not None:
-            if self.sem_embedding is None:
-                raise ValueError("this LatentDiT was built without semantic conditioning (sem_dim=None)")
-            if z_sem.dim() != 5 or z_sem.shape[0] != B:
-                raise ValueError(f"z_sem must be (B={B}, Ts, Hs, Ws, d), got {tuple(z_sem.shape)}")
-            sem_grid = tuple(z_sem.shape[1:4])
-            s = self.sem_embedding(z_sem.reshape(B, -1, z_sem.shape[-1]).to(x.dtype))
-            x = torch.cat([x, s], dim=1)
-            pos = torch.cat([pos, semantic_positions(sem_grid, grid, device=x.device)], dim=0)
-            _, e0_0 = self.time(torch.zeros_like(t))
-            segs.append((nv, x.shape[1], e0_0))
-            key_mask = self.key_mask(sem_mask, B, nv, x.shape[1] - nv, x.device)
+            self.check_z_sem(z_sem, B)
+            pos = torch.cat([pos, semantic_positions(tuple(z_sem.shape[1:4]), grid, device=x_t.device)], dim=0)
         elif sem_mask is not None:
             raise ValueError("sem_mask given without z_sem")
-        angles = rope_angles(pos, self.head_dim)
+        swin = (attention or self.cfg.attention) == "swin"
+        shard = self.shard(pos[:, 0], nv, grid[0], self.cfg.swin_window if swin else None)
+        x = self.patch_embedding(x_t[:, :, shard.frames]).flatten(2).transpose(1, 2)     # (B, this rank's Nv, D)
+        e_t, e0_t = self.time(t)
+        segs = [(0, x.shape[1], e0_t)]
+        key_mask = None
+        if z_sem is not None:
+            s = shard.select_sem(self.sem_embedding(z_sem.reshape(B, -1, z_sem.shape[-1]).to(x.dtype)))
+            _, e0_0 = self.time(torch.zeros_like(t))
+            segs.append((x.shape[1], x.shape[1] + s.shape[1], e0_0))
+            x = torch.cat([x, s], dim=1)
+            key_mask = self.key_mask(sem_mask, B, nv, pos.shape[0] - nv, x.device)
+        angles = rope_angles(shard.select(pos), self.head_dim)
         ctx = self.text(text.to(x.dtype))
-        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), self.layouts(pos, grid[0], attention or self.cfg.attention), key_mask)
-        out = self.head(x[:, :nv], e_t)                 # VAE tokens only
+        x = self.run_blocks(x, segs, angles, ctx, null_mask(text_mask), shard.layers, key_mask)
+        out = shard.gather(self.head(x[:, :segs[0][1]], e_t))          # VAE tokens only, all of them
         return self.unpatchify(out, grid)
+
+    def check_z_sem(self, z_sem: torch.Tensor, batch: int) -> None:
+        if self.sem_embedding is None:
+            raise ValueError("this LatentDiT was built without semantic conditioning (sem_dim=None)")
+        if z_sem.dim() != 5 or z_sem.shape[0] != batch:
+            raise ValueError(f"z_sem must be (B={batch}, Ts, Hs, Ws, d), got {tuple(z_sem.shape)}")
 
     @staticmethod
     def key_mask(sem_mask: Optional[torch.Tensor], B: int, nv: int, ns: int, device) -> Optional[torch.Tensor]:

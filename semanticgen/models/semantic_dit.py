@@ -18,6 +18,9 @@ from .rope import grid_positions, rope_angles
 
 
 class SemanticDiT(DiTTrunk):
+    # z_sem in and out (not Wan's 16-channel 1×2×2 patches): never filled from a Wan2.1 checkpoint
+    pretrained_new = ("patch_embedding.", "head.head.")
+
     def __init__(self, cfg: DiTConfig, z_dim: int, text_dim: int, attn_backend: str = "auto"):
         size = get_size(cfg.size, cfg.layers)
         super().__init__(size, text_dim, z_dim, cfg.qk_norm, attn_backend)
@@ -28,9 +31,11 @@ class SemanticDiT(DiTTrunk):
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
                 text_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         B, Ts, Hs, Ws, d = z_t.shape
-        x = self.patch_embedding(z_t.reshape(B, -1, d))
-        angles = rope_angles(grid_positions(Ts, Hs, Ws, device=x.device), self.head_dim)
+        pos = grid_positions(Ts, Hs, Ws, device=z_t.device)
+        shard = self.shard(pos[:, 0], pos.shape[0], Ts, None)       # full attention (Ulysses across ranks)
+        x = self.patch_embedding(z_t[:, shard.frames].reshape(B, -1, d))
+        angles = rope_angles(shard.select(pos), self.head_dim)
         e, e0 = self.time(t)
         ctx = self.text(text.to(x.dtype))
-        x = self.run_blocks(x, [(0, x.shape[1], e0)], angles, ctx, null_mask(text_mask), None)
-        return self.head(x, e).view(B, Ts, Hs, Ws, d)
+        x = self.run_blocks(x, [(0, x.shape[1], e0)], angles, ctx, null_mask(text_mask), shard.layers)
+        return shard.gather(self.head(x, e)).view(B, Ts, Hs, Ws, d)

@@ -2,7 +2,7 @@
 
 :class:`Trainer` owns what a step needs — the wrapped model, AdamW with warm-up (+ cosine), gradient
 accumulation over micro-batches (no gradient sync until the last one), clipping, EMA of the parameters,
-bf16 autocast on CUDA — and a :class:`MetricWindow` of what happened since the last report (kept on the
+bf16 autocast — and a :class:`MetricWindow` of what happened since the last report (kept on the
 device, so there is no host sync per step). ``pipelines/train/loop.py`` feeds it batches from a Ray Data
 shard and owns reports, checkpoints and resume; :meth:`Trainer.state_dict` / :meth:`Trainer.load_state_dict`
 are what a checkpoint holds besides the trainer position.
@@ -89,8 +89,9 @@ class Trainer:
             self.opt, lambda s: lr_factor(s, tc.warmup_steps, tc.max_steps, tc.lr_schedule))
         self.ema = EMA(ema_params(model), tc.ema_decay)
         self.step, self.micro = 0, 0
-        self.amp = (torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-                    if tc.precision == "bf16" and device.type == "cuda" else contextlib.nullcontext())
+        # bf16: autocast on the training device (CUDA, or CPU when asked); FSDP2 adds bf16 parameters (parallel.py)
+        self.amp = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+                    if tc.precision == "bf16" else contextlib.nullcontext())
         self.window = MetricWindow(device)
 
     def start_epoch(self) -> None:
