@@ -41,9 +41,8 @@ class SemanticGenPipeline:
         self.compressor = stage1.compressor
         self.latent_dit = stage1.latent_dit.to(device)   # one copy of the weights for full and Swin attention
         self.semantic_dit = load_semantic_dit(cfg, semantic_ckpt, gc.use_ema).to(device) if semantic_ckpt else None
-        self.text_encoder = TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
-                                                        device=device)
-        self.vae = VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=device)
+        self.text_encoder = TextEncoder.from_features(fc, device=device)
+        self.vae = VideoVAE.from_features(fc, device=device)
         self.null_text, self.null_mask = self.text_encoder.encode([""])
 
     def _amp(self):
