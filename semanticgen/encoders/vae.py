@@ -136,7 +136,11 @@ def load_single_file(path: str, config: str = "", dtype: torch.dtype = torch.flo
         if not config:                           # the class defaults are the Wan2.1 VAE
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump({"_class_name": "AutoencoderKLWan"}, f)
-        vae = AutoencoderKLWan.from_single_file(state, config=cfg_dir, torch_dtype=dtype, low_cpu_mem_usage=False)
+        try:
+            vae = AutoencoderKLWan.from_single_file(state, config=cfg_dir, torch_dtype=dtype, low_cpu_mem_usage=False)
+        except RuntimeError as e:                # shapes of another architecture than the config's
+            raise ValueError(f"{path} does not fit AutoencoderKLWan{' of ' + config if config else ' defaults'} "
+                             f"(set features.vae_config to its diffusers config folder): {str(e)[:300]}") from e
     expected = set(vae.state_dict())
     got = set(state) if set(state) <= expected else set(convert_wan_vae_to_diffusers(state))
     missing, unexpected = sorted(expected - got), sorted(got - expected)
