@@ -80,20 +80,19 @@ def _wan_rules() -> list:
     return rules
 
 
+def _first_rule(key: str, rules: list) -> str:
+    """``key`` rewritten by the first rule whose pattern matches it (unchanged when none does)."""
+    hit = next(((pat, rep) for pat, rep in rules if re.match(pat, key)), None)
+    return re.sub(hit[0], hit[1], key, count=1) if hit else key
+
+
 def wan_original_state(diffusers_state: dict) -> dict:
     """Diffusers ``AutoencoderKLWan`` tensors → the original Wan2.1 VAE key layout (for a real-structure VAE:
     4 levels, 2 residual blocks per level)."""
     from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
 
     rules = _wan_rules()
-    out = {}
-    for k, v in diffusers_state.items():
-        new = k
-        for pat, rep in rules:
-            new, n = re.subn(pat, rep, k)
-            if n:
-                break
-        out[new] = v
+    out = {_first_rule(k, rules): v for k, v in diffusers_state.items()}
     back = convert_wan_vae_to_diffusers(out)
     assert set(back) == set(diffusers_state), sorted(set(back) ^ set(diffusers_state))[:6]
     assert all(back[k] is diffusers_state[k] for k in back)
