@@ -42,7 +42,7 @@ class FeaturesConfig:
     semantic_max_pixels: int = 768 * 28 * 28
     # VAE: frames at the preset fps, 1+4k frames, bucketed sizes (height, width)
     vae_fps: float = 16.0
-    vae_max_frames: int = 81
+    vae_max_frames: int = 81             # the longest clip the VAE takes (frame_buckets stay <= it)
     # temporal buckets: a clip is trimmed (never padded) to the largest of these frame counts (1+4k) it fills
     frame_buckets: List[int] = field(default_factory=lambda: [29, 45, 61, 81])
     buckets: List[List[int]] = field(default_factory=lambda: [[480, 832], [624, 624], [832, 480]])
