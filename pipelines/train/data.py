@@ -36,7 +36,8 @@ def bucketed_source(cfg, table: Table, shape_names: Sequence[str], tensor_names:
     counts = index.counts()
     log.info("%s: %d clips in %d shape buckets, %d batches per epoch (%d rounds of %d data ranks): %s", table.uri,
              len(index), len(counts), plan.per_epoch, plan.rounds_per_epoch, plan.data_size,
-             ", ".join(f"{index.labels[b] or b}: {n} clips x{sizes[b]}" for b, n in enumerate(counts)))
+             ", ".join(f"{index.labels[b] or b} {'/'.join('x'.join(map(str, s)) for s in index.buckets[b])}: "
+                       f"{n} clips x{sizes[b]}" for b, n in enumerate(counts)))
     return BucketedSource(index, plan, tuple(tensor_cols(*tensor_names)), table.fs, cfg.ray.read_cpus,
                           cfg.ray.read_tasks, cfg.ray.progress_bars)
 

@@ -10,7 +10,7 @@ z_sem on the grid the training clips of a bucket have.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pyarrow.dataset as pads
@@ -50,7 +50,6 @@ class BucketIndex:
     labels: List[str]
     tokens: List[int]
     shape_names: Tuple[str, ...] = ()
-    extra: Dict[str, list] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.clip_ids)
@@ -62,16 +61,14 @@ class BucketIndex:
         return out
 
 
-def build_index(table: Table, shape_names: Sequence[str], token_fn, label_col: Optional[str] = "bucket",
-                extra_cols: Sequence[str] = ()) -> BucketIndex:
+def build_index(table: Table, shape_names: Sequence[str], token_fn, label_col: Optional[str] = "bucket") -> BucketIndex:
     """Scan ``table``'s small columns (ids, shapes, bucket keys), part by part, into a :class:`BucketIndex`; buckets
     are numbered in sorted shape order, so the numbering is the same on every machine."""
     files = table.files()
     if not files:
         raise RuntimeError(f"{table.uri} is empty: run the previous stage first")
     names = list(table.schema.names) if table.schema is not None else []
-    want = ["clip_id", *[f"{n}_shape" for n in shape_names], *([label_col] if label_col in names else []),
-            *[c for c in extra_cols if c in names]]
+    want = ["clip_id", *[f"{n}_shape" for n in shape_names], *([label_col] if label_col in names else [])]
     ds = pads.dataset(files, filesystem=table.fs, format="parquet", schema=table.schema)
     rows, pos = [], []
     for fi, frag in enumerate(ds.get_fragments()):
@@ -87,8 +84,7 @@ def build_index(table: Table, shape_names: Sequence[str], token_fn, label_col: O
     return BucketIndex(table.uri, [str(f) for f in files], [r["clip_id"] for r in rows], [p[0] for p in pos],
                        [p[1] for p in pos], [number[s] for s in shapes], order,
                        ["+".join(sorted(x for x in labels[i] if x)) for i in range(len(order))],
-                       [int(token_fn(s)) for s in order], tuple(shape_names),
-                       {c: [r.get(c) for r in rows] for c in extra_cols})
+                       [int(token_fn(s)) for s in order], tuple(shape_names))
 
 
 def bucket_stats(index: BucketIndex, batch_sizes: Sequence[int]) -> List[dict]:
