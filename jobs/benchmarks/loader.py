@@ -1,7 +1,7 @@
 """Stage-1 training-loop throughput: bucketed batches streamed from the feature store through Ray Data vs the same
 batches pre-loaded as tensors.
 
-    python -m jobs.benchmark loader [--rows 256] [--steps 60] [--batch 4] [--buckets 1|2|3|4] [--repeats 3]
+    python -m jobs.benchmark loader [--rows 256] [--steps 60] [--batch 4] [--buckets 1|4|1,4] [--repeats 3]
                                     [--store STORE] [overrides...]
 
 Without ``--store`` a store of random tiny-shaped feature rows is written first, its rows spread over ``--buckets``
@@ -10,7 +10,8 @@ same tokens per clip). Both loops run the
 same Stage-1 model steps (forward, backward, AdamW) on the driver over the same planned batches (the task's own
 ``BucketedSource``: one bucket per batch, buckets interleaved), alternately ``--repeats`` times, the best run of
 each counting; ``ratio`` = streaming / pre-loaded samples/s.
-Run it once with ``--buckets 1`` and once with ``--buckets 4`` to compare one bucket against four (tokens/s).
+``--buckets 1,4`` builds both stores and alternates all four loops in one process: ``buckets_4_vs_1_tokens`` is the
+streaming tokens/s over four buckets relative to one (the cost of bucketing).
 """
 from __future__ import annotations
 
@@ -67,57 +68,70 @@ def run_steps(model, opt, batches, steps: int):
     return n / dt, tokens / dt
 
 
+def loops(cfg, store: str, steps: int) -> dict:
+    """The two inputs of one store: name → (batch iterator factory, model, optimizer)."""
+    from pipelines.train.stage1 import LatentTask
+    from semanticgen.models.build import Stage1Model
+
+    task = LatentTask(null_text=torch.zeros(1, 32))
+    source = task.dataset(cfg, store)
+
+    def streamed():
+        return (batch for _, _, batch in source.batches(0, 0, steps + 2, task.collate, prefetch=4))
+
+    pre = list(streamed())                                  # the same planned batches, in memory
+    out = {}
+    for name, gen in (("pre-loaded tensors", lambda: iter(pre)), ("Ray Data streaming", streamed)):
+        torch.manual_seed(0)
+        model = Stage1Model(cfg)
+        out[name] = (gen, model, torch.optim.AdamW(model.parameters(), lr=1e-4))
+    return out
+
+
 def main(argv=None) -> int:
     import ray
 
-    from pipelines.train.stage1 import LatentTask
     from semanticgen.config import load_config
-    from semanticgen.models.build import Stage1Model
     from semanticgen.ray_helpers import init_ray
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--rows", type=int, default=256)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--buckets", type=int, default=1, choices=[1, 2, 3, 4])
+    p.add_argument("--buckets", default="1", help="bucket count(s) of the synthetic store, e.g. 4 or 1,4 (compared "
+                                                   "in one process, runs alternating)")
     p.add_argument("--store", default=None)
-    p.add_argument("--repeats", type=int, default=3, help="alternating runs of both loops; the best of each counts")
+    p.add_argument("--repeats", type=int, default=3, help="alternating runs of every loop; the best of each counts")
     p.add_argument("overrides", nargs="*", help="config overrides on the tiny preset, e.g. ray.read_cpus=1")
     a = p.parse_args(argv)
+    counts = [int(x) for x in a.buckets.split(",")]
+    if not all(1 <= n <= len(BUCKETS) for n in counts):
+        p.error(f"--buckets: counts from 1 to {len(BUCKETS)}")
     cfg = load_config("tiny", ["mlflow.enabled=false", "ray.progress_bars=false", "train.text_dropout=0.1",
                                f"train.batch_size={a.batch}", *a.overrides])
     init_ray(cfg)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as d:
-        store = a.store or d
-        if not a.store:
-            synthetic_store(store, a.rows, a.buckets)
-        task = LatentTask(null_text=torch.zeros(1, 32))
-        source = task.dataset(cfg, store)
-        rounds = a.steps + 2
-
-        def streamed():
-            return (batch for _, _, batch in source.batches(0, 0, rounds, task.collate, prefetch=4))
-
-        pre = [batch for batch in streamed()]                  # the same planned batches, in memory
-
-        modes = {"pre-loaded tensors": lambda: iter(pre), "Ray Data streaming": streamed}
-        models = {}
-        for name in modes:
-            torch.manual_seed(0)
-            model = Stage1Model(cfg)
-            models[name] = (model, torch.optim.AdamW(model.parameters(), lr=1e-4))
-        rates = {name: (0.0, 0.0) for name in modes}
+        stores = {n: a.store or f"{d}/b{n}" for n in counts[:1 if a.store else None]}
+        for n, store in stores.items():
+            if not a.store:
+                synthetic_store(store, a.rows, n)
+        runs = {(n, name): loop for n, store in stores.items() for name, loop in loops(cfg, store, a.steps).items()}
+        rates = {k: (0.0, 0.0) for k in runs}
         for _ in range(a.repeats):            # alternating, best of N: robust to other load on the machine
-            for name, gen in modes.items():
-                rates[name] = max(rates[name], run_steps(*models[name], gen(), a.steps))
-    counts = source.index.counts()
-    print(f"stage-1 tiny loop, batch <= {a.batch}, {a.steps} steps, {len(counts)} bucket(s) {counts}, "
+            for k, (gen, model, opt) in runs.items():
+                rates[k] = max(rates[k], run_steps(model, opt, gen(), a.steps))
+    print(f"stage-1 tiny loop, batch <= {a.batch}, {a.steps} steps, best of {a.repeats}, "
           f"{int(ray.cluster_resources().get('CPU', 0))} Ray CPUs")
-    print(f"{'input':22s} {'samples/s':>10s} {'tokens/s':>10s}")
-    for k, (s, t) in rates.items():
-        print(f"{k:22s} {s:10.1f} {t:10.0f}")
-    stream, pre_s = rates["Ray Data streaming"], rates["pre-loaded tensors"]
-    print(f"loader: ratio={stream[0] / pre_s[0]:.2f} samples_per_s={stream[0]:.1f} tokens_per_s={stream[1]:.0f} "
-          f"buckets={len(counts)}")
+    print(f"{'buckets':>7s} {'input':22s} {'samples/s':>10s} {'tokens/s':>10s}")
+    for (n, name), (smp, tok) in rates.items():
+        print(f"{n:7d} {name:22s} {smp:10.1f} {tok:10.0f}")
+    n = list(stores)[-1]
+    stream, pre = rates[(n, "Ray Data streaming")], rates[(n, "pre-loaded tensors")]
+    extra = ""
+    if len(stores) > 1:
+        first = rates[(list(stores)[0], "Ray Data streaming")]
+        extra = f" buckets_{n}_vs_{list(stores)[0]}_tokens={stream[1] / first[1]:.2f}"
+    print(f"loader: ratio={stream[0] / pre[0]:.2f} samples_per_s={stream[0]:.1f} tokens_per_s={stream[1]:.0f} "
+          f"buckets={n}{extra}")
     return 0
