@@ -250,7 +250,7 @@ def test_submit_whole_chain_with_mlflow_server(ray_head, mlflow_server, tmp_path
     logged = sorted(a.path for a in mlc.list_artifacts(gen.info.run_id, "videos"))
     assert logged == sorted(f"videos/{v.name}" for v in videos + [v.with_suffix(".json") for v in videos])
     # the artifact went through the server's proxy into its destination, byte for byte
-    fetched = mlc.download_artifacts(gen.info.run_id, logged[0], str(tmp_path / "dl"))
+    fetched = mlc.download_artifacts(gen.info.run_id, f"videos/{videos[0].name}", str(tmp_path / "dl"))
     assert hashlib.sha256(Path(fetched).read_bytes()).digest() == hashlib.sha256(videos[0].read_bytes()).digest()
     assert list((server_dir / "artifacts").rglob(videos[0].name))
     assert by_stage["eval"].data.metrics["videos"] == 2
