@@ -4,7 +4,9 @@
         [--latent-run NAME | generate.latent_checkpoint=DIR] [--semantic-run NAME | generate.semantic_checkpoint=DIR]
         [--models DIR] [--z-sem FEATURES.pt --prompt TEXT]
 
-Prompts: one per line, or JSONL ``{"prompt": ..., "seed": 1, "long": true, "num_frames": 65}``.
+Prompts: one per line, or JSONL ``{"prompt": ..., "seed": 1, "long": true, "num_frames": 65}``. A frame size that
+no trained bucket of the checkpoint covers is refused before any work (exit 2) unless ``generate.extrapolate=true``.
+Each video gets its record ``<video>.json`` beside it (also logged to MLflow).
 ``--z-sem`` renders from given semantic features (e.g. a real clip's stored Qwen features: the paper's
 stage-1 reconstruction check) instead of sampling them with the semantic DiT.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from jobs.cli import add_models_flag, base_parser, models_override, parse, run_main
 from semanticgen.ray_helpers import init_ray
@@ -37,11 +40,31 @@ def render_z_sem(cfg, args, lat, out_dir) -> dict:
 
     feats = torch.load(args.z_sem, weights_only=True)
     feats = feats["sem"] if isinstance(feats, dict) else feats
+    from semanticgen.inference.record import generation_record, write_record
+
     pipe = SemanticGenPipeline(cfg, lat, None)
     z = pipe.compress(feats)
     gc = cfg.generate
+    os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"zsem-{slug(args.prompt)}-seed{gc.seed}.mp4")
-    return pipe.generate(args.prompt, path, gc.seed, gc.num_frames, gc.height, gc.width, z_sem=z)
+    info = pipe.generate(args.prompt, path, gc.seed, gc.num_frames, gc.height, gc.width, z_sem=z)
+    request = {"prompt": args.prompt, "seed": gc.seed, "num_frames": gc.num_frames, "height": gc.height,
+               "width": gc.width}
+    runs = {"latent_run": args.latent_run, "latent_checkpoint": lat}
+    return {**info, "record": write_record(path, generation_record(cfg, request, info, runs))}
+
+
+def check_sizes(cfg, prompts, lat, sem) -> str:
+    """The first prompt whose frame size no trained bucket covers (unless generate.extrapolate), as a message."""
+    from semanticgen.inference.shapes import TrainedBuckets, UncoveredSize
+
+    trained = TrainedBuckets.from_checkpoint(cfg, sem or lat)
+    for p in prompts if trained is not None else ():
+        try:
+            trained.check(p["height"], p["width"])
+        except UncoveredSize as e:
+            return f"prompt {p['index'] + 1}: {e}"
+    return ""
 
 
 def check_flags(args, cfg) -> str:
@@ -70,15 +93,21 @@ def main(argv=None) -> int:
         print(json.dumps(render_z_sem(cfg, args, lat, args.out)))
         return 0
     prompts = read_prompts(args.prompts, cfg)
+    problem = check_sizes(cfg, prompts, lat, sem)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     init_ray(cfg)
     with mlflow_run(cfg, "generate", run_name=f"generate-{cfg.run.name}") as mlf:
-        rows = run_generate(cfg, prompts, args.out, lat, sem)
+        runs = {"latent_run": args.latent_run, "semantic_run": args.semantic_run}
+        rows = run_generate(cfg, prompts, args.out, lat, sem, runs)
         ok = [r for r in rows if not r["error"]]
         if mlf is not None:
             mlf.log_params({"latent_checkpoint": lat, "semantic_checkpoint": sem or ""})
             mlf.log_metrics({"videos": len(ok), "failed": len(rows) - len(ok)})
             for r in ok:
                 mlf.log_artifact(r["path"], artifact_path="videos")
+                mlf.log_artifact(r["record"], artifact_path="videos")
     for r in rows:
         print(f"[{r['index']}] {r['path'] or 'FAILED'} frames={r['frames']} attention={r['attention']} "
               f"z_sem={r['z_sem_shape']} {r['error'] or ''}")

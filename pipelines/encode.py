@@ -77,7 +77,7 @@ def write_null_text(cfg: Config, store: str) -> None:
         from semanticgen.encoders.text import TextEncoder
 
         fc = cfg.features
-        enc = TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length)
+        enc = TextEncoder.from_features(fc)
         emb, mask = enc.encode([""])
         with tempfile.TemporaryDirectory() as d:
             save_file({"text": emb[0, : int(mask.sum())].contiguous()}, os.path.join(d, "n.safetensors"))

@@ -34,7 +34,7 @@ class CompressStage:
             mu, logvar = self.comp.encode(x[0])
             out.append({"clip_id": r["clip_id"], **pack("z_mu", mu, self.dtype), **pack("z_logvar", logvar, self.dtype),
                         "text": r["text"], "text_shape": r["text_shape"], "text_dtype": r["text_dtype"],
-                        "text_len": r["text_len"], "checkpoint": self.checkpoint})
+                        "text_len": r["text_len"], "checkpoint": self.checkpoint, "bucket": r.get("bucket")})
         Table(self.store, "z_sem").write_rows(out)
         return pd.DataFrame([{"written": len(out)}])
 
@@ -51,7 +51,8 @@ def run_encode_semantic(cfg: Config, store: str, checkpoint: str) -> Dict[str, f
     written = 0
     if ids:
         src = "latents" if cfg.models.compressor.input == "vae" else "sem"
-        cols = ["clip_id", src, f"{src}_shape", f"{src}_dtype", "text", "text_shape", "text_dtype", "text_len"]
+        cols = ["clip_id", src, f"{src}_shape", f"{src}_dtype", "text", "text_shape", "text_dtype", "text_len",
+                "bucket"]
         ds = read_rows(feats, cols, ids, cfg.ray.read_cpus, cfg.ray.read_tasks)
         ds = ds.map_batches(CompressStage, fn_constructor_args=(cfg, checkpoint, store), batch_size=64,
                             batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=1),

@@ -83,19 +83,30 @@ class DecodeStage(_Stage):
 
     def process(self, rows: List[dict]) -> None:
         from semanticgen.encoders.clip_frames import clip_frames
+        from semanticgen.encoders.grid import MERGE, semantic_grid
         from semanticgen.encoders.semantic import preprocess_frames
+        from semanticgen.store.buckets import bucket_key
 
+        fc = self.cfg
         for r in rows:
             try:
-                f = clip_frames(r["source_uri"], r["start_s"], r["end_s"], self.cfg)
-                pix, grid = preprocess_frames(self.proc, f.semantic)
+                f = clip_frames(r["source_uri"], r["start_s"], r["end_s"], fc)
+                pix, thw = preprocess_frames(self.proc, f.semantic)
+                n = int(f.vae.shape[0])
+                grid = [int(thw[0][0]), int(thw[0][1]) // MERGE, int(thw[0][2]) // MERGE]
+                want = list(semantic_grid(f.source_hw, f.bucket, n, fc.vae_fps, fc.semantic_fps,
+                                          fc.semantic_min_pixels, fc.semantic_max_pixels))
+                if grid != want:
+                    raise ValueError(f"the semantic processor gave grid {grid}, the grid contract "
+                                     f"(encoders.grid.semantic_grid) says {want}")
             except Exception as e:  # noqa: BLE001
                 _fail(r, self.name, e)
                 continue
             r.update(pack("vae_u8", torch.from_numpy(f.vae)), **pack("sem_pix", pix),
                      **pack("cap_u8", torch.from_numpy(f.caption)))
-            r.update(sem_grid=[int(x) for x in grid[0]], vae_height=f.bucket[0], vae_width=f.bucket[1],
-                     vae_frames=int(f.vae.shape[0]))
+            r.update(sem_thw=[int(x) for x in thw[0]], sem_grid=grid, vae_height=f.bucket[0], vae_width=f.bucket[1],
+                     vae_frames=n, bucket=bucket_key(n, *f.bucket), source_height=f.source_hw[0],
+                     source_width=f.source_hw[1])
 
 
 class CaptionStage(_ModelStage):
@@ -133,7 +144,7 @@ class SemanticStage(_ModelStage):
 
     def process(self, rows: List[dict]) -> None:
         for r in rows:
-            grid = torch.tensor([r["sem_grid"]])
+            grid = torch.tensor([r["sem_thw"]])
             feats = self.model.encode_pixels(unpack_row(r, "sem_pix"), grid)
             r.update(pack("sem", feats, self.store_dtype), sem_fps=self.fc.semantic_fps)
 
@@ -144,8 +155,7 @@ class VAEStage(_ModelStage):
     def load(self, fc):
         from semanticgen.encoders.vae import VideoVAE
 
-        return VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=self.device,
-                                        dtype=self.dtype)
+        return VideoVAE.from_features(fc, device=self.device, dtype=self.dtype)
 
     def process(self, rows: List[dict]) -> None:
         for r in rows:
@@ -160,8 +170,7 @@ class TextStage(_ModelStage):
     def load(self, fc):
         from semanticgen.encoders.text import TextEncoder
 
-        return TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
-                                           device=self.device, dtype=self.dtype)
+        return TextEncoder.from_features(fc, device=self.device, dtype=self.dtype)
 
     def process(self, rows: List[dict]) -> None:
         missing = [r for r in rows if not r.get("caption")]

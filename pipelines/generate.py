@@ -1,4 +1,5 @@
-"""Ray Data generation: prompts → mp4 (one actor per model replica, models loaded once per actor)."""
+"""Ray Data generation: prompts → mp4 + its record ``<video>.json`` (one actor per model replica, models loaded
+once per actor)."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from semanticgen.config import Config
+from semanticgen.inference.record import generation_record, write_record
 
 
 def read_prompts(path: str, cfg: Config) -> List[dict]:
@@ -36,7 +38,8 @@ def slug(text: str, n: int = 40) -> str:
 
 
 class GenerateStage:
-    def __init__(self, cfg: Config, latent_ckpt: str, semantic_ckpt: Optional[str], out_dir: str):
+    def __init__(self, cfg: Config, latent_ckpt: str, semantic_ckpt: Optional[str], out_dir: str,
+                 runs: Optional[dict] = None):
         import torch
 
         from semanticgen.inference.pipeline import SemanticGenPipeline
@@ -45,19 +48,22 @@ class GenerateStage:
         if device == "cpu":      # a fixed thread count keeps CPU float reductions (and so videos) reproducible
             torch.set_num_threads(max(1, int(cfg.generate.num_cpus)))
         self.pipe = SemanticGenPipeline(cfg, latent_ckpt, semantic_ckpt, device)
-        self.out_dir = out_dir
+        self.cfg, self.out_dir = cfg, out_dir
+        self.runs = {**(runs or {}), "latent_checkpoint": latent_ckpt, "semantic_checkpoint": semantic_ckpt}
 
     def _run(self, rows: List[dict]) -> List[dict]:
         paths = [os.path.join(self.out_dir, f"{r['index']:04d}-{slug(r['prompt'])}-seed{r['seed']}.mp4") for r in rows]
         r0 = rows[0]
         infos = self.pipe.generate_batch([r["prompt"] for r in rows], paths, [r["seed"] for r in rows],
                                          r0["num_frames"], r0["height"], r0["width"], long=r0["long"])
+        for r, info in zip(rows, infos):
+            info["record"] = write_record(info["path"], generation_record(self.cfg, r, info, self.runs))
         return [{**r, **info, "error": None} for r, info in zip(rows, infos)]
 
     @staticmethod
     def _failed(r: dict, e: Exception) -> dict:
         return {**r, "path": None, "frames": 0, "attention": None, "z_sem_shape": None, "latent_shape": None,
-                "error": f"{type(e).__name__}: {e}"}
+                "z_sem_grid_from": None, "record": None, "error": f"{type(e).__name__}: {e}"}
 
     def _try(self, rows: List[dict]) -> List[dict]:
         try:
@@ -82,13 +88,13 @@ class GenerateStage:
 
 
 def run_generate(cfg: Config, prompts: List[dict], out_dir: str, latent_ckpt: str,
-                 semantic_ckpt: Optional[str]) -> List[dict]:
+                 semantic_ckpt: Optional[str], runs: Optional[dict] = None) -> List[dict]:
     import ray
 
     os.makedirs(out_dir, exist_ok=True)
     gc = cfg.generate
     ds = ray.data.from_items(prompts, override_num_blocks=max(1, -(-len(prompts) // gc.batch_size)))
-    ds = ds.map_batches(GenerateStage, fn_constructor_args=(cfg, latent_ckpt, semantic_ckpt, out_dir),
+    ds = ds.map_batches(GenerateStage, fn_constructor_args=(cfg, latent_ckpt, semantic_ckpt, out_dir, runs),
                         batch_size=gc.batch_size,
                         batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=gc.actors),
                         num_gpus=gc.num_gpus, num_cpus=gc.num_cpus)

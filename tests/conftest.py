@@ -61,13 +61,15 @@ def mixed_store(ray_local, tiny_model_dir, mixed_corpus, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_pair(mixed_store):
-    """Stage 1 (run ``s1``) → z_sem → stage 2 (run ``s2``) on ``mixed_store`` with 2 gloo workers, through the jobs;
+    """Stage 1 (run ``s1``) → z_sem → stage 2 (run ``s2``) on ``mixed_store`` with 2 gloo workers and bucketed
+    batches over every clip (more than one epoch), through the jobs;
     ``mixed_store``'s dict plus ``train`` (the training overrides) and the run names."""
     from jobs import encode_semantic, train_latent, train_semantic
 
     s = mixed_store
-    train = ["train.num_workers=2", "train.batch_size=1", "train.max_steps=30", "train.report_every=10",
-             "train.checkpoint_every=30"]
+    # token budget: 17-frame clips (75 VAE tokens) pair up, 33-frame ones (135) train alone; 30 steps > one epoch
+    train = ["train.num_workers=2", "train.batch_size=2", "train.batch_tokens=160", "train.max_steps=30",
+             "train.report_every=10", "train.checkpoint_every=30"]
     flags = ["--config", "tiny", *s["common"], *train, "--store", s["store"], "--models", s["models"]]
     assert train_latent.main([*flags, "--name", "s1"]) == 0
     assert encode_semantic.main(["--config", "tiny", *s["common"], "--store", s["store"], "--name", "s1"]) == 0

@@ -10,7 +10,7 @@ from jobs import benchmark
 CASES = {
     "attention": ["--frames", "8", "--hw", "8", "--window", "2", "--repeats", "1"],
     "evaluate": ["--videos", "1", "--frames", "9", "--long-frames", "20"],
-    "loader": ["--rows", "32", "--steps", "6", "--batch", "2"],
+    "loader": ["--rows", "32", "--steps", "6", "--batch", "2", "--buckets", "1,4", "--repeats", "1"],
     "generate_batch": ["--bs", "1,2"],
     "generate_memory": ["--ns", "1,2", "--hw", "16", "--window", "2"],
     "memory": ["--quick"],                         # model vs measured on CPU + the real-scale table

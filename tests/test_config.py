@@ -70,3 +70,13 @@ def test_config_error_survives_pickling():
 
     e = pickle.loads(pickle.dumps(ConfigError("train.lr", "must be > 0")))
     assert isinstance(e, ConfigError) and e.field == "train.lr" and str(e) == "config field 'train.lr': must be > 0"
+
+
+@pytest.mark.parametrize("override,field", [("features.frame_buckets=[6]", "features.frame_buckets"),
+                                            ("features.frame_buckets=[]", "features.frame_buckets"),
+                                            ("features.frame_buckets=[97]", "features.frame_buckets"),
+                                            ("train.batch_tokens=-1", "train.batch_tokens")])
+def test_bucket_settings_are_validated(override, field):
+    with pytest.raises(ConfigError) as e:
+        load_config("short", [override])
+    assert e.value.field == field

@@ -81,11 +81,86 @@ def gen(trained, out, seeds, long=False, extra=()):
     return sorted(str(out / f) for f in os.listdir(out) if f.endswith(".mp4"))
 
 
-def test_generation_job_writes_the_requested_videos(trained, tmp_path):
-    paths = gen(trained, tmp_path / "a", [7, 8], extra=["generate.batch_size=2"])   # one DiT batch of two
+def test_generation_job_writes_the_requested_videos_and_their_records(trained, tmp_path):
+    import json
+
+    import torch
+
+    paths = gen(trained, tmp_path / "a", [7, 8], extra=["generate.batch_size=2",    # one DiT batch of two
+                                                        "generate.save_latents=true"])
     assert len(paths) == 2
     va, fps = read_video(paths[0])
     assert va.shape == (17, 48, 80, 3) and fps == pytest.approx(8.0)
+    for p, seed in zip(paths, [7, 8]):
+        rec = json.loads(open(os.path.splitext(p)[0] + ".json").read())
+        saved = torch.load(os.path.splitext(p)[0] + ".pt", weights_only=True)       # what the DiTs produced
+        assert rec["z_sem_shape"] == list(saved["z_sem"].shape[1:]) and rec["z_sem_shape"][-1] == 8
+        assert rec["latent_shape"] == list(saved["latents"].shape[1:]) == [16, 5, 6, 10]
+        assert (rec["prompt"], rec["seed"], rec["num_frames"], rec["height"], rec["width"], rec["fps"]) == \
+            ("a red kite over a green hill", seed, 17, 48, 80, 8.0)
+        assert (rec["latent_run"], rec["semantic_run"], rec["attention"], rec["z_sem_grid_from"]) == \
+            ("s1", "s2", "full", "trained")
+        assert "/ray_results/s1/checkpoint_" in rec["latent_checkpoint"] and rec["version"]
+
+
+@pytest.mark.parametrize("stage,table", [("latent", "features"), ("semantic", "z_sem")])
+def test_every_clip_of_the_store_is_trained_on(trained, stage, table):
+    """Bucketed batches over a mixed corpus: more than one epoch sees every clip (none dropped), per-bucket counts
+    are an MLflow table, and the checkpoint carries them for generation."""
+    import json
+
+    client, (run,) = runs(trained["work"], stage)
+    n = pads.dataset(f"{trained['store']}/{table}", format="parquet").count_rows()
+    seen = client.get_metric_history(run.info.run_id, "data/clips_seen")
+    assert [m.step for m in seen] == [10, 20, 30] and seen[-1].value == n
+    assert run.data.metrics["data/clips_total"] == n
+    path = client.download_artifacts(run.info.run_id, "data/buckets.json", str(trained["dir"] / f"dl-{stage}"))
+    table_doc = json.load(open(path))
+    cols = table_doc["columns"]
+    counts = [row[cols.index("clips")] for row in table_doc["data"]]
+    assert sum(counts) == n and len(counts) >= 4                   # several shape buckets, all trained
+    stats = json.load(open(os.path.join(run.data.tags["checkpoint_path"], "buckets.json")))
+    assert [b["clips"] for b in stats["buckets"]] == counts and stats["stage"] == stage
+
+
+def test_generation_grid_equals_the_grid_of_each_buckets_training_clips(trained):
+    """For every bucket of the store: the z_sem grid generation samples = the grid its training clips have (the
+    most common one where sources of different sizes share a bucket), and every stored grid is the contract's."""
+    from semanticgen.encoders.grid import semantic_grid
+    from semanticgen.inference.shapes import TrainedBuckets
+    from semanticgen.io.checkpoints import latest_checkpoint
+    from semanticgen.store.buckets import parse_bucket
+
+    cfg, fc = trained["cfg"], trained["cfg"].features
+    feats = pads.dataset(f"{trained['store']}/features", format="parquet").to_table().to_pylist()
+    for r in feats:
+        f, h, w = parse_bucket(r["bucket"])
+        assert (f, h, w) == (r["vae_frames"], r["vae_height"], r["vae_width"]) and f in fc.frame_buckets
+        assert tuple(r["sem_grid"]) == tuple(r["sem_shape"][:3]) == semantic_grid(
+            (r["source_height"], r["source_width"]), (h, w), f, fc.vae_fps, fc.semantic_fps, fc.semantic_min_pixels,
+            fc.semantic_max_pixels)
+    zs = pads.dataset(f"{trained['store']}/z_sem", format="parquet").to_table(columns=["bucket", "z_mu_shape"])
+    stored: dict = {}
+    for r in zs.to_pylist():
+        stored.setdefault(parse_bucket(r["bucket"]), []).append(tuple(r["z_mu_shape"][:3]))
+    sem_ckpt = latest_checkpoint(os.path.join(trained["work"], "ray_results"), "s2")
+    buckets = TrainedBuckets.from_checkpoint(cfg, sem_ckpt)
+    for (f, h, w), grids in stored.items():
+        got, how = buckets.grid(h, w, f)
+        same_size = [g for (ff, hh, ww), gs in stored.items() if (hh, ww) == (h, w) for g in gs]
+        majority = max({g[1:] for g in same_size}, key=lambda hw: ([g[1:] for g in same_size].count(hw), hw))
+        assert how == "trained" and got in grids and got == (grids[0][0], *majority), ((f, h, w), grids)
+    assert len(stored) >= 3 and any(len(set(gs)) > 1 for gs in stored.values())   # a small source in a bucket
+
+
+def test_generation_refuses_a_frame_size_no_bucket_covers(trained, tmp_path, capsys):
+    p = tmp_path / "odd.jsonl"
+    p.write_text('{"prompt": "odd size", "height": 96, "width": 96}\n')
+    code = generate.main(["--config", "tiny", *trained["common"], "--prompts", str(p), "--out", str(tmp_path / "o"),
+                          "--latent-run", "s1", "--semantic-run", "s2", "--models", trained["models"],
+                          "mlflow.enabled=false"])
+    assert code == 2 and "96x96 is not a trained frame size" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_generation_is_deterministic_per_seed(trained, tmp_path):
@@ -138,7 +213,7 @@ def test_batched_prompts_match_prompts_generated_alone(trained, tmp_path):
     prompts = ["a red kite over a green hill", "rain on a window at night, close up", "a dog"]
     seeds = [4, 5, 6]
     batch = pipe.generate_batch(prompts, [str(tmp_path / f"b{i}.mp4") for i in range(3)], seeds, 17, 48, 80)
-    assert [b["frames"] for b in batch] == [17, 17, 17] and batch[0]["latent_shape"][0] == 1
+    assert [b["frames"] for b in batch] == [17, 17, 17] and batch[0]["latent_shape"] == [16, 5, 6, 10]
     for i, (p, s) in enumerate(zip(prompts, seeds)):
         pipe.generate(p, str(tmp_path / f"a{i}.mp4"), s, 17, 48, 80)
         a, b = (torch.load(tmp_path / f"{x}{i}.pt", weights_only=True) for x in ("a", "b"))

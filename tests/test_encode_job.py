@@ -53,7 +53,7 @@ def test_every_clip_accounted_and_captioned(encoded):
     assert len(feats) + len(errors) == len(clips)
     short = [c for c in clips if c["end_s"] - c["start_s"] < 0.5]
     assert [e["clip_id"] for e in errors] == [c["clip_id"] for c in short]
-    assert errors[0]["stage"] == "features.decode" and "VAE needs" in errors[0]["error"]
+    assert errors[0]["stage"] == "features.decode" and "shortest temporal bucket" in errors[0]["error"]
     for r in feats.values():
         assert r["caption"] and r["caption_source"] in ("model", "provided")
     assert feats[clips[-1]["clip_id"]]["caption"] == "a provided caption"
@@ -69,10 +69,11 @@ def test_shapes_match_the_analytic_formulas(encoded):
     fc = cfg.features
     for r in features(store).values():
         T = r["vae_frames"]
-        assert (T - 1) % 4 == 0
+        assert (T - 1) % 4 == 0 and T in fc.frame_buckets                     # trimmed to a temporal bucket
+        assert T <= (r["end_s"] - r["start_s"]) * fc.vae_fps + 1               # never padded
+        assert [b for b in fc.frame_buckets if T < b <= (r["end_s"] - r["start_s"]) * fc.vae_fps] == []  # the largest
         assert shape_of(r, "latents") == (16, 1 + (T - 1) // 4, r["vae_height"] // 8, r["vae_width"] // 8)
-        span_end = min(r["end_s"], r["start_s"] + T / fc.vae_fps)
-        n_sem = len(sample_times(r["start_s"], span_end, fc.semantic_fps))
+        n_sem = len(sample_times(r["start_s"], r["start_s"] + T / fc.vae_fps, fc.semantic_fps))
         h, w = smart_resize(r["vae_height"] * 4, r["vae_width"] * 4, factor=28, min_pixels=fc.semantic_min_pixels,
                             max_pixels=fc.semantic_max_pixels)   # the semantic frames keep the bucket's aspect
         sem = shape_of(r, "sem")

@@ -181,6 +181,7 @@ def test_submit_whole_chain_with_mlflow_server(ray_head, mlflow_server, tmp_path
     """ingest → tiny models → features → stage 1 → z_sem → stage 2 → generate → evaluate, one job each,
     submitted by ``python -m jobs.submit_chain`` (the README's command) and tracked by ``mlflow server``."""
     import hashlib
+    import json
 
     import pyarrow.dataset as ds
     from mlflow.tracking import MlflowClient
@@ -223,6 +224,9 @@ def test_submit_whole_chain_with_mlflow_server(ray_head, mlflow_server, tmp_path
     assert {r["clip_id"] for r in rows("z_sem")} == {c["clip_id"] for c in clips}
     videos = sorted((out / "videos").glob("*.mp4"))
     assert len(videos) == 2
+    records = [json.loads(v.with_suffix(".json").read_text()) for v in videos]    # every video has its record
+    assert [(r["attention"], r["latent_shape"][1], r["z_sem_shape"][-1]) for r in records] == \
+        [("full", 5, 8), ("swin", 17, 8)] and all(r["latent_run"] == "chain-latent" for r in records)
     scores = ds.dataset(str(out / "eval" / "metrics.parquet"), format="parquet").to_table().to_pylist()
     assert len(scores) == 2 and all(r["error"] in (None, "") for r in scores), scores
 
@@ -244,9 +248,9 @@ def test_submit_whole_chain_with_mlflow_server(ray_head, mlflow_server, tmp_path
     gen = by_stage["generate"]
     assert gen.data.metrics["videos"] == 2 and gen.data.metrics["failed"] == 0
     logged = sorted(a.path for a in mlc.list_artifacts(gen.info.run_id, "videos"))
-    assert logged == [f"videos/{v.name}" for v in videos]
+    assert logged == sorted(f"videos/{v.name}" for v in videos + [v.with_suffix(".json") for v in videos])
     # the artifact went through the server's proxy into its destination, byte for byte
-    fetched = mlc.download_artifacts(gen.info.run_id, logged[0], str(tmp_path / "dl"))
+    fetched = mlc.download_artifacts(gen.info.run_id, f"videos/{videos[0].name}", str(tmp_path / "dl"))
     assert hashlib.sha256(Path(fetched).read_bytes()).digest() == hashlib.sha256(videos[0].read_bytes()).digest()
     assert list((server_dir / "artifacts").rglob(videos[0].name))
     assert by_stage["eval"].data.metrics["videos"] == 2

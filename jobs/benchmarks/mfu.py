@@ -41,7 +41,7 @@ def one_rank_group(device: torch.device) -> bool:
 
 def main(argv=None) -> int:
     from semanticgen.config import load_config
-    from semanticgen.inference.shapes import semantic_grid
+    from semanticgen.encoders.grid import z_sem_grid
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--config", default="short")
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     gc = cfg.generate
     T = a.frames or 1 + (gc.num_frames - 1) // 4
     H, W = a.height or gc.height // 8, a.width or gc.width // 8
-    sem = semantic_grid(cfg, H * 8, W * 8, 1 + 4 * (T - 1))
+    sem = z_sem_grid(cfg, None, (H * 8, W * 8), 1 + 4 * (T - 1))     # a source above the pixel budget
     device = torch.device("cuda" if cuda else "cpu")
     created = one_rank_group(device)
     try:

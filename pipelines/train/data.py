@@ -1,9 +1,8 @@
-"""Training data from the feature store: one shape bucket, packed tensors → padded torch batches."""
+"""Training data from a store table: every clip in bucketed batches (:mod:`.buckets`), packed tensors → torch batches."""
 from __future__ import annotations
 
-import collections
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -20,27 +19,27 @@ def tensor_cols(*names: str) -> List[str]:
     return [c for n in names for c in (n, f"{n}_shape", f"{n}_dtype")]
 
 
-def largest_bucket(table: Table, names: Sequence[str]) -> Tuple[List[str], Tuple]:
-    """Clip ids of the most common combination of tensor shapes (a batch needs equal shapes)."""
-    t = table.read(columns=["clip_id", *[f"{n}_shape" for n in names]]).to_pylist()
-    if not t:
-        raise RuntimeError(f"{table.uri} is empty: run the previous stage first")
-    key = lambda r: tuple(tuple(r[f"{n}_shape"]) for n in names)   # noqa: E731
-    counts = collections.Counter(key(r) for r in t)
-    best, n = counts.most_common(1)[0]
-    if len(counts) > 1:
-        log.warning("training on the largest shape bucket %s (%d of %d clips); other buckets: %s",
-                    best, n, len(t), dict(counts.most_common()[1:6]))
-    return [r["clip_id"] for r in t if key(r) == best], best
+def bucketed_source(cfg, table: Table, shape_names: Sequence[str], tensor_names: Sequence[str], token_fn):
+    """Every clip of ``table`` as bucketed batches (``semanticgen.train.sampler``): buckets by the shapes of
+    ``shape_names``, batch size per bucket from ``train.batch_size`` / ``train.batch_tokens`` (``token_fn(shapes)``
+    tokens per clip), planned for the ``num_workers / context_parallel`` data-parallel ranks."""
+    from semanticgen.store.buckets import build_index
+    from semanticgen.train.sampler import BucketPlan, batch_sizes
 
+    from .buckets import BucketedSource
 
-def bucket_dataset(cfg, table: Table, shape_names: Sequence[str], tensor_names: Sequence[str]):
-    """(clip ids, shapes, Ray Dataset of ``tensor_names``) for the table's largest shape bucket."""
-    from pipelines.store_read import read_rows
-
-    ids, shapes = largest_bucket(table, shape_names)
-    ds = read_rows(table, ["clip_id", *tensor_cols(*tensor_names)], ids, cfg.ray.read_cpus, cfg.ray.read_tasks)
-    return ids, shapes, ds
+    tc = cfg.train
+    index = build_index(table, shape_names, token_fn)
+    sizes = batch_sizes(index.tokens, tc.batch_size, tc.batch_tokens)
+    plan = BucketPlan(index.bucket_of, sizes, seed=tc.shuffle_seed + cfg.run.seed,
+                      data_size=tc.num_workers // tc.context_parallel)
+    counts = index.counts()
+    log.info("%s: %d clips in %d shape buckets, %d batches per epoch (%d rounds of %d data ranks): %s", table.uri,
+             len(index), len(counts), plan.per_epoch, plan.rounds_per_epoch, plan.data_size,
+             ", ".join(f"{index.labels[b] or b} {'/'.join('x'.join(map(str, s)) for s in index.buckets[b])}: "
+                       f"{n} clips x{sizes[b]}" for b, n in enumerate(counts)))
+    return BucketedSource(index, plan, tuple(tensor_cols(*tensor_names)), table.fs, cfg.ray.read_cpus,
+                          cfg.ray.read_tasks, cfg.ray.progress_bars)
 
 
 def stack(batch: Dict[str, np.ndarray], name: str) -> torch.Tensor:

@@ -3,8 +3,10 @@
 Per worker: build (pretrained loads reported to MLflow by rank 0) → context parallelism on the data × context
 mesh (``semanticgen.parallel``: ``train.context_parallel`` ranks split each sample's sequence on Swin windows) →
 activation checkpointing → wrap (DDP/FSDP2 + mixed precision, in one place: ``semanticgen.train.parallel``) → resume
-from ``ray.train.get_checkpoint()`` → stream the dataset with ``iter_torch_batches`` (with context parallelism every
-rank streams it all and keeps its data rank's batches) → one ``semanticgen.train.trainer.Trainer`` step per batch
+from ``ray.train.get_checkpoint()`` → stream the data: a stage's bucketed plan (``pipelines.train.buckets``: every
+data rank reads exactly its batches, one shape bucket each, all ranks stepping together; ``data/clips_seen`` counts
+the distinct clips that reached the loss) or a plain Ray Dataset shard with ``iter_torch_batches`` (with context
+parallelism every rank streams it all and keeps its data rank's batches) → one ``semanticgen.train.trainer.Trainer`` step per batch
 (AdamW + warm-up, clipping, accumulation, EMA, bf16 autocast) → ``ray.train.report`` every ``report_every`` steps
 with a checkpoint every ``checkpoint_every`` steps. MLflow metrics are flushed from rank 0 only when a checkpoint is
 committed, so a resumed run never logs a step twice.
@@ -22,6 +24,7 @@ from semanticgen.config.schema import Config
 from semanticgen.models.checkpoint import overlay_ema
 from semanticgen.tracking import MetricBuffer
 from semanticgen.parallel.mesh import ParallelDims, data_parallel_batches, enable_context_parallel, init_context_group
+from semanticgen.train.accounting import ClipsSeen
 from semanticgen.train.parallel import apply_activation_checkpointing, full_state_dict, wrap
 from semanticgen.train.state import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from semanticgen.train.trainer import Trainer, distributed, full_tensor
@@ -52,49 +55,68 @@ def train_loop_per_worker(loop_cfg: dict) -> None:
     trainer = Trainer(cfg, wrap(model, tc.parallel, device, tc.precision), device)
     # per data-parallel rank noise / dropout streams: the context ranks of one sample draw the same
     torch.manual_seed(cfg.run.seed * 1000 + data_rank + 1)
-    epoch, batch_in_epoch = _resume(trainer, rank)
+    resumed = _resume(trainer, rank)
 
     mlf = MetricBuffer(cfg, loop_cfg.get("mlflow_run_id"), rank == 0)
-    shard = ray.train.get_dataset_shard("train")
+    seen = ClipsSeen(task.source.total, device, resumed.get("clips_seen")) if task.source is not None else None
     trainer.model.train()
-    while trainer.step < tc.max_steps:
-        trainer.start_epoch()
-        seen = 0
-        batches = shard.iter_torch_batches(batch_size=tc.batch_size, collate_fn=task.collate, drop_last=True)
-        if dims.context > 1:     # every rank streams the whole dataset (run.py); a data rank's context ranks agree
-            batches = data_parallel_batches(batches, data_rank, dims.data)
-        for batch in batches:
-            seen += 1
-            if seen <= batch_in_epoch:          # resume: skip what this epoch already consumed
-                continue
-            batch_in_epoch += 1
-            if not trainer.train_micro(batch):
-                continue
-            step = trainer.step
-            if tc.debug_fail_at_step >= 0 and step == tc.debug_fail_at_step and rank == world - 1:
-                _inject_fault_once(loop_cfg["fault_marker"])
-            if step % tc.report_every == 0 or step == tc.max_steps:
-                _report(trainer, epoch, batch_in_epoch, mlf, cfg, rank, dims)
-            if step >= tc.max_steps:
-                break
-        else:
-            epoch += 1
-            batch_in_epoch = 0
-            if seen == 0:
-                raise RuntimeError("the training dataset shard is empty (fewer rows than workers × batch_size?)")
+    batches = _micro_batches(task, trainer, cfg, dims, data_rank, resumed) if trainer.step < tc.max_steps else ()
+    for epoch, batch_in_epoch, clips, batch in batches:
+        stepped = trainer.train_micro(batch)
+        if seen is not None:                   # these clips reached the loss
+            seen.mark(clips)
+        if not stepped:
             continue
+        step = trainer.step
+        if tc.debug_fail_at_step >= 0 and step == tc.debug_fail_at_step and rank == world - 1:
+            _inject_fault_once(loop_cfg["fault_marker"])
+        if step % tc.report_every == 0 or step == tc.max_steps:
+            _report(trainer, (epoch, batch_in_epoch), mlf, cfg, rank, dims, task, seen)
+        if step >= tc.max_steps:
+            break
     mlf.close()
     if loop_cfg.get("artifacts_dir"):
         _finalize(task, cfg, trainer, rank, loop_cfg["artifacts_dir"])
 
 
-def _resume(trainer: Trainer, rank: int) -> Tuple[int, int]:
-    """Load Ray's latest checkpoint (if any) into the trainer; → (epoch, batches consumed in it)."""
+def _micro_batches(task, trainer: Trainer, cfg: Config, dims: ParallelDims, data_rank: int, resumed: dict):
+    """(epoch, batches consumed in it, clip indices or None, batch) for every micro-batch this rank trains on,
+    from the resumed position on: the task's bucketed plan, or epochs over the Ray Train dataset shard."""
+    import ray.train
+
+    tc = cfg.train
+    epoch, skip = resumed.get("epoch", 0), resumed.get("batch_in_epoch", 0)
+    if task.source is not None:            # one plan, every rank steps at every round (semanticgen.train.sampler)
+        per = task.source.plan.rounds_per_epoch
+        start = epoch * per + skip
+        for k, clips, batch in task.source.batches(data_rank, start, tc.max_steps * tc.grad_accum - start,
+                                                   task.collate):
+            yield (k + 1) // per, (k + 1) % per, clips, batch
+        return
+    shard = ray.train.get_dataset_shard("train")
+    while True:
+        trainer.start_epoch()
+        n = 0
+        batches = shard.iter_torch_batches(batch_size=tc.batch_size, collate_fn=task.collate, drop_last=True)
+        if dims.context > 1:     # every rank streams the whole dataset (run.py); a data rank's context ranks agree
+            batches = data_parallel_batches(batches, data_rank, dims.data)
+        for batch in batches:
+            n += 1
+            if n > skip:                  # resume: skip what this epoch already consumed
+                yield epoch, n, None, batch
+        if n == 0:
+            raise RuntimeError("the training dataset shard is empty (fewer rows than workers × batch_size?)")
+        epoch, skip = epoch + 1, 0
+
+
+def _resume(trainer: Trainer, rank: int) -> dict:
+    """Load Ray's latest checkpoint (if any) into the trainer; → its trainer state (epoch, batches consumed in it,
+    clips seen), empty for a fresh run."""
     import ray.train
 
     ckpt = ray.train.get_checkpoint()
     if not ckpt:
-        return 0, 0
+        return {}
     with ckpt.as_directory() as d:
         state = load_checkpoint(d)
     tr = state["trainer"]
@@ -102,7 +124,7 @@ def _resume(trainer: Trainer, rank: int) -> Tuple[int, int]:
     rng = tr["rng"][rank] if rank < len(tr["rng"]) else None
     if rng is not None:
         set_rng_state(rng)
-    return tr["epoch"], tr["batch_in_epoch"]
+    return tr
 
 
 def _finalize(task, cfg: Config, trainer: Trainer, rank: int, out_dir: str) -> None:
@@ -157,13 +179,16 @@ def _log_pretrained(loop_cfg: dict, cfg: Config, model) -> None:
             client.set_tag(loop_cfg["mlflow_run_id"], f"pretrained.{part}.{k}", str(v))
 
 
-def _report(trainer: Trainer, epoch: int, batch_in_epoch: int, mlf: MetricBuffer, cfg: Config, rank: int,
-            dims: ParallelDims) -> None:
+def _report(trainer: Trainer, position: Tuple[int, int], mlf: MetricBuffer, cfg: Config, rank: int,
+            dims: ParallelDims, task, seen) -> None:
     import ray.train
     import torch.distributed as dist
 
     tc, step, world = cfg.train, trainer.step, dims.world
     metrics = {**trainer.window.summary(world, trainer.lr), "step": step}
+    if seen is not None:                        # data/clips_seen, data/clips_total (a collective)
+        seen.reduce()
+        metrics.update(seen.metrics())
     for k in ("samples_per_s", "tokens_per_s"):          # the context ranks of a sample all counted it
         metrics[k] /= dims.context
     if rank == 0:
@@ -180,9 +205,11 @@ def _report(trainer: Trainer, epoch: int, batch_in_epoch: int, mlf: MetricBuffer
     with tempfile.TemporaryDirectory() as d:
         checkpoint = None
         if rank == 0:
+            extra = {"clips_seen": seen.marks.clone()} if seen is not None else {}
             save_checkpoint(d, state["model"], state["ema"], state["optimizer"],
-                            {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "rng": rngs,
-                             "mlflow_run_id": mlf.run_id or ""})
+                            {"step": step, "epoch": position[0], "batch_in_epoch": position[1], "rng": rngs,
+                             "mlflow_run_id": mlf.run_id or "", **extra})
+            task.write_checkpoint_files(d)
             checkpoint = ray.train.Checkpoint.from_directory(d)
         ray.train.report(metrics, checkpoint=checkpoint)
     if rank == 0:

@@ -55,6 +55,21 @@ def mlflow_run_for(cfg: Config, stage: str, name: str) -> Optional[str]:
     return run.info.run_id
 
 
+def log_data_accounting(cfg: Config, run_id: Optional[str], task: TrainTask) -> None:
+    """The stage's trainable clips (``data/clips_total``, step 0) and its per-bucket clip counts (the MLflow table
+    ``data/buckets.json``); ``data/clips_seen`` follows from the workers at every report."""
+    stats = task.bucket_stats()
+    log.info("%s: %d clips to train on in %d buckets", task.stage, task.source.total, len(stats))
+    if not run_id:
+        return
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri(cfg))
+    client.log_metric(run_id, "data/clips_total", float(task.source.total), step=0)
+    client.log_table(run_id, data={k: [str(r[k]) if isinstance(r[k], list) else r[k] for r in stats]
+                                   for k in stats[0]}, artifact_file="data/buckets.json")
+
+
 def run_training(cfg: Config, task: TrainTask, store: str, name: str) -> TrainResult:
     import ray.train
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
@@ -65,8 +80,17 @@ def run_training(cfg: Config, task: TrainTask, store: str, name: str) -> TrainRe
     run_id = mlflow_run_for(cfg, task.stage, name)
     artifacts = os.path.join(Path(cfg.run.work_dir).resolve(), "artifacts", task.stage, name)
     dataset = task.dataset(cfg, store)
-    ctx = dataset.context
-    ctx.execution_options.preserve_order = True      # deterministic order for exact resume
+    if task.source is not None:                      # bucketed: each worker streams its own planned batches
+        log_data_accounting(cfg, run_id, task)
+        datasets, data_config = {}, ray.train.DataConfig(datasets_to_split=[])
+    else:
+        ctx = dataset.context
+        ctx.execution_options.preserve_order = True  # deterministic order for exact resume
+        # context parallelism: every worker streams the whole dataset in the same order and keeps its data rank's
+        # batches (semanticgen.parallel.mesh.data_parallel_batches), so the ranks of one sample see the same rows
+        datasets = {"train": dataset}
+        data_config = ray.train.DataConfig(datasets_to_split="all" if tc.context_parallel == 1 else [],
+                                           execution_options=ctx.execution_options)
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"config": to_dict(cfg), "task": task, "mlflow_run_id": run_id,
@@ -78,11 +102,8 @@ def run_training(cfg: Config, task: TrainTask, store: str, name: str) -> TrainRe
         run_config=RunConfig(name=name, storage_path=root,
                              failure_config=FailureConfig(max_failures=tc.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=tc.keep_checkpoints)),
-        datasets={"train": dataset},
-        # context parallelism: every worker streams the whole dataset in the same order and keeps its data rank's
-        # batches (semanticgen.parallel.mesh.data_parallel_batches), so the ranks of one sample see the same rows
-        dataset_config=ray.train.DataConfig(datasets_to_split="all" if tc.context_parallel == 1 else [],
-                                            execution_options=ctx.execution_options),
+        datasets=datasets,
+        dataset_config=data_config,
     )
     result = trainer.fit()
     ckpt = result.checkpoint.path if result.checkpoint else None

@@ -19,7 +19,7 @@ def _load_vae(cfg: Config):
 
     fc = cfg.features
     try:
-        return VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder)
+        return VideoVAE.from_features(fc)
     except Exception as e:  # noqa: BLE001 - samples are best effort; training already succeeded
         log.warning("no VAE for sample videos (%s): writing latents only", e)
         return None

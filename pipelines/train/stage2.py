@@ -13,7 +13,7 @@ from semanticgen.config import Config
 from semanticgen.models.build import build_stage2
 from semanticgen.store.table import Table
 
-from .data import bucket_dataset, pad_text, read_null_text, stack
+from .data import bucketed_source, pad_text, read_null_text, stack
 from .samples import stage2_samples
 from .task import TrainTask
 
@@ -28,11 +28,13 @@ class SemanticTask(TrainTask):
         return build_stage2(cfg, pretrained=True)
 
     def dataset(self, cfg: Config, store: str):
-        table = Table(store, "z_sem")
-        _, shapes, ds = bucket_dataset(cfg, table, ["z_mu"], ["z_mu", "z_logvar", "text"])
-        self.store, self.shape = store, shapes[0]
+        """Every clip of ``STORE/z_sem``, batched by z_sem grid."""
+        self.source = bucketed_source(cfg, Table(store, "z_sem"), ["z_mu"], ["z_mu", "z_logvar", "text"],
+                                      lambda shapes: shapes[0][0] * shapes[0][1] * shapes[0][2])
+        counts = self.source.index.counts()
+        self.store, self.shape = store, self.source.index.buckets[counts.index(max(counts))][0]
         self.null_text = read_null_text(store) if self.null_text is None else self.null_text
-        return ds
+        return self.source
 
     def collate(self, batch: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         return {"z_mu": stack(batch, "z_mu"), "z_logvar": stack(batch, "z_logvar"), **pad_text(batch, self.null_text)}

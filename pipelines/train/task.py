@@ -1,7 +1,8 @@
 """What a training stage plugs into the generic Ray Train loop."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+import os
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ class TrainTask:
     """
 
     stage: str = "task"            # MLflow experiment suffix
+    source = None                  # a pipelines.train.buckets.BucketedSource when the task trains on store buckets
 
     def build(self, cfg: Config) -> nn.Module:
         raise NotImplementedError
@@ -26,8 +28,24 @@ class TrainTask:
         raise NotImplementedError
 
     def dataset(self, cfg: Config, store: str):
-        """The Ray Dataset to train on (built on the driver)."""
+        """What to train on (built on the driver): a Ray Dataset (split over the workers by Ray Train), or a
+        ``BucketedSource`` (every data rank streams its own planned batches; set ``self.source`` to it)."""
         raise NotImplementedError
+
+    def bucket_stats(self) -> List[dict]:
+        """Per training bucket: key, shapes, clips, batch size (empty without a bucketed source)."""
+        if self.source is None:
+            return []
+        from semanticgen.store.buckets import bucket_stats
+
+        return bucket_stats(self.source.index, self.source.plan.sizes)
+
+    def write_checkpoint_files(self, folder: str) -> None:
+        """Rank 0, into every checkpoint folder: the bucket statistics (``buckets.json``) generation reads."""
+        if self.source is not None:
+            from semanticgen.store.buckets import BUCKETS_FILE, write_stats
+
+            write_stats(os.path.join(folder, BUCKETS_FILE), self.bucket_stats(), self.stage)
 
     def shard_targets(self, model: nn.Module):
         """Sub-modules that own a ``blocks`` list (FSDP2 shards each block)."""

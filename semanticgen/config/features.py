@@ -29,9 +29,11 @@ class FeaturesConfig:
     models_dir: Optional[str] = None     # folder of local models; relative model names resolve inside it
     qwen_vl: str = "Qwen/Qwen2.5-VL-3B-Instruct"     # semantic tower source (its vision tower only)
     captioner: str = ""                  # Qwen2.5-VL checkpoint for captions ("" = qwen_vl)
-    vae: str = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    vae: str = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"   # diffusers folder, or one original .pth/.safetensors file
     vae_subfolder: Optional[str] = "vae"
+    vae_config: str = ""                 # single-file VAE: diffusers config folder ("" = AutoencoderKLWan defaults)
     text_encoder: str = "google/umt5-xxl"
+    text_tokenizer: str = ""             # tokenizer folder ("" = the encoder's own, else a sibling tokenizer/)
     dtype: str = "fp32"                  # model compute dtype (bf16 on GPU)
     store_dtype: str = "fp32"            # dtype of stored feature tensors
     # semantic encoder (paper: 1.6 fps; Qwen's own default is 2 fps)
@@ -40,7 +42,9 @@ class FeaturesConfig:
     semantic_max_pixels: int = 768 * 28 * 28
     # VAE: frames at the preset fps, 1+4k frames, bucketed sizes (height, width)
     vae_fps: float = 16.0
-    vae_max_frames: int = 81
+    vae_max_frames: int = 81             # the longest clip the VAE takes (frame_buckets stay <= it)
+    # temporal buckets: a clip is trimmed (never padded) to the largest of these frame counts (1+4k) it fills
+    frame_buckets: List[int] = field(default_factory=lambda: [29, 45, 61, 81])
     buckets: List[List[int]] = field(default_factory=lambda: [[480, 832], [624, 624], [832, 480]])
     # captions
     caption: bool = True                 # false: clips without a caption get an error row at the text stage
@@ -67,6 +71,11 @@ class FeaturesConfig:
         check(self.vae_fps > 0, "vae_fps", "must be > 0")
         check(self.vae_max_frames >= 5 and (self.vae_max_frames - 1) % 4 == 0, "vae_max_frames",
               "must be 1+4k with k >= 1")
+        check(bool(self.frame_buckets) and all(isinstance(n, int) and n >= 5 and (n - 1) % 4 == 0
+                                                for n in self.frame_buckets), "frame_buckets",
+              "must be a non-empty list of frame counts 1+4k with k >= 1")
+        check(max(self.frame_buckets) <= self.vae_max_frames, "frame_buckets",
+              f"must be <= vae_max_frames ({self.vae_max_frames})")
         check(bool(self.buckets) and all(len(b) == 2 and b[0] % 16 == 0 and b[1] % 16 == 0 for b in self.buckets),
               "buckets", "must be [height, width] pairs, multiples of 16 (VAE 8x + DiT 2x2 patches)")
         check(self.caption_backend in ("transformers", "vllm"), "caption_backend", "must be transformers or vllm")

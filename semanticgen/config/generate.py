@@ -25,6 +25,7 @@ class GenerateConfig:
     num_cpus: float = 1.0
     actors: int = 1
     batch_size: int = 1                  # prompts of one size per DiT batch inside an actor
+    extrapolate: bool = False            # allow frame sizes no trained spatial bucket covers (z_sem grid extrapolated)
 
     def validate(self) -> None:
         check(self.height % 16 == 0 and self.width % 16 == 0, "height", "height and width must be multiples of 16")

@@ -15,7 +15,8 @@ class TrainConfig:
     num_workers: int = 1
     use_gpu: bool = False
     cpus_per_worker: float = 1.0         # leave CPUs for Ray Data (reading/decoding) on small machines
-    batch_size: int = 2                  # per worker, per micro-step
+    batch_size: int = 2                  # per worker, per micro-step: the most clips of one shape bucket
+    batch_tokens: int = 0                # token budget per batch (0: off): a bucket's batch = budget // its tokens
     grad_accum: int = 1
     max_steps: int = 100                 # optimizer steps
     lr: float = 1e-4
@@ -50,6 +51,7 @@ class TrainConfig:
         check(self.gpu_memory_gb > 0, "gpu_memory_gb", "must be > 0")
         check(self.cpus_per_worker > 0, "cpus_per_worker", "must be > 0")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")
+        check(self.batch_tokens >= 0, "batch_tokens", "must be >= 0 (0: batch_size clips per batch)")
         check(self.grad_accum >= 1, "grad_accum", "must be >= 1")
         check(self.max_steps >= 1, "max_steps", "must be >= 1")
         check(self.lr > 0, "lr", "must be > 0")

@@ -2,30 +2,43 @@
 
 Frames are sampled at ``fps`` (paper: 1.6) across the clip and prepared by the official
 ``Qwen2VLVideoProcessor`` (resize to multiples of 28 within min/max pixels, normalise, 2-frame
-temporal patches). The tower's merged output (``pooler_output`` in transformers 5) has one token per
+temporal patches). The pixel budget is ours (``features.semantic_min_pixels/max_pixels``), set explicitly on
+the processor and passed on every call, so a checkpoint's ``preprocessor_config.json`` cannot change the grid
+(``grid.semantic_grid`` is the contract; the effective values and any disagreement are logged). Checkpoints load
+in the transformers-5 layout (``model.visual.*``), the hub's original one (``visual.*``, sharded with an index)
+or as a standalone tower, with no missing or unexpected tower keys. The tower's merged output (``pooler_output`` in transformers 5) has one token per
 2 frames × 28×28 px and the language model's width (``out_hidden_size``: 3B → 2048); it is returned as
 ``(T', H', W', D)`` with ``T' = T/2``, ``H' = H/28``, ``W' = W/28``.
 """
 from __future__ import annotations
 
+import json
+import logging
+import os
 from typing import Optional, Tuple
 
 import numpy as np
 import torch
 
+from .grid import FACTOR, MERGE, PATCH, TEMPORAL_PATCH, sample_times  # noqa: F401 - sample_times re-exported
 from .weights import load_prefixed, resolve_local
 
 VISUAL_PREFIXES = ("model.visual.", "visual.")
+PROCESSOR_FILES = ("video_preprocessor_config.json", "preprocessor_config.json")
+log = logging.getLogger("semanticgen.encoders")
 
 
-def sample_times(start_s: float, end_s: float, fps: float) -> np.ndarray:
-    """Uniform sample times at ``fps`` over [start, end), an even count ≥ 2 (temporal patch 2)."""
-    if not (end_s > start_s and fps > 0):
-        raise ValueError(f"sample_times: need end_s > start_s and fps > 0, got [{start_s}, {end_s}) at {fps} fps")
-    n = max(2, int(np.floor((end_s - start_s) * fps + 1e-6)))
-    n -= n % 2
-    step = (end_s - start_s) / n
-    return start_s + (np.arange(n) + 0.5) * step
+def checkpoint_budget(path: str) -> dict:
+    """min/max pixels a checkpoint folder's own processor file asks for (empty when it has none)."""
+    for name in PROCESSOR_FILES:
+        f = os.path.join(path, name)
+        if os.path.isfile(f):
+            with open(f) as fh:
+                doc = json.load(fh)
+            size = doc.get("size") or {}
+            return {"file": name, "min_pixels": doc.get("min_pixels", size.get("shortest_edge")),
+                    "max_pixels": doc.get("max_pixels", size.get("longest_edge"))}
+    return {}
 
 
 class SemanticEncoder:
@@ -48,19 +61,34 @@ class SemanticEncoder:
         except KeyError:
             state = load_prefixed(path, ("",))                  # a standalone tower checkpoint
         missing, unexpected = tower.load_state_dict(state, strict=False)
-        if missing:
-            raise KeyError(f"vision tower weights missing from {path}: {missing[:5]}")
+        if missing or unexpected:
+            raise KeyError(f"vision tower weights of {path} do not match the tower: {len(missing)} missing "
+                           f"{missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}")
         return cls(tower, cls.load_processor(path, min_pixels, max_pixels), device, dtype)
 
     @staticmethod
     def load_processor(name_or_path: str, min_pixels: Optional[int] = None, max_pixels: Optional[int] = None):
-        """The official ``Qwen2VLVideoProcessor`` with the pixel budget per frame (min/max pixels)."""
+        """The official ``Qwen2VLVideoProcessor`` with OUR per-frame pixel budget (min/max pixels), set explicitly
+        (a checkpoint's ``preprocessor_config.json`` min/max pixels are ignored, with a warning when they differ)
+        and without qwen-vl-utils' whole-video cap, so ``grid.semantic_grid`` is exactly what it does."""
         from transformers import Qwen2VLVideoProcessor
 
-        kwargs = {}
+        path = resolve_local(name_or_path)
+        proc = Qwen2VLVideoProcessor.from_pretrained(path, cap_pixels_per_frame=False)
+        geometry = (proc.patch_size, proc.merge_size, proc.temporal_patch_size)
+        if geometry != (PATCH, MERGE, TEMPORAL_PATCH):
+            raise ValueError(f"{path}: processor patch/merge/temporal sizes {geometry} are not Qwen2.5-VL's "
+                             f"{(PATCH, MERGE, TEMPORAL_PATCH)}")
         if min_pixels and max_pixels:
-            kwargs["size"] = {"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)}
-        return Qwen2VLVideoProcessor.from_pretrained(resolve_local(name_or_path), cap_pixels_per_frame=True, **kwargs)
+            proc.size = {"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)}
+            own = checkpoint_budget(path)
+            if own and (own["min_pixels"], own["max_pixels"]) != (int(min_pixels), int(max_pixels)):
+                log.warning("%s/%s asks for min_pixels=%s max_pixels=%s; using the config's "
+                            "features.semantic_min_pixels=%d semantic_max_pixels=%d", path, own["file"],
+                            own["min_pixels"], own["max_pixels"], min_pixels, max_pixels)
+            log.info("semantic processor budget: min_pixels=%d max_pixels=%d per frame (%d-%d tokens of %dpx)",
+                     min_pixels, max_pixels, min_pixels // FACTOR ** 2, max_pixels // FACTOR ** 2, FACTOR)
+        return proc
 
     @property
     def dim(self) -> int:
@@ -83,6 +111,13 @@ class SemanticEncoder:
         return self.encode_pixels(pv, grid)
 
 
+def budget(processor) -> dict:
+    """The processor's per-frame budget as the ``size`` call argument (passed explicitly on every call)."""
+    size = processor.size
+    get = size.get if isinstance(size, dict) else lambda k: getattr(size, k)
+    return {"shortest_edge": int(get("shortest_edge")), "longest_edge": int(get("longest_edge"))}
+
+
 def preprocess_frames(processor, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor]:
     """uint8 (T, H, W, 3) → (pixel_values_videos, video_grid_thw) via the official processor."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0 or frames.dtype != np.uint8:
@@ -90,5 +125,5 @@ def preprocess_frames(processor, frames: np.ndarray) -> Tuple[torch.Tensor, torc
     if frames.shape[0] % 2:
         frames = np.concatenate([frames, frames[-1:]], axis=0)      # temporal patch of 2
     out = processor(videos=[torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)],
-                    return_tensors="pt", do_sample_frames=False)
+                    return_tensors="pt", do_sample_frames=False, size=budget(processor))
     return out["pixel_values_videos"], out["video_grid_thw"]

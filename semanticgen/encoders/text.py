@@ -1,11 +1,53 @@
-"""Text encoder (umT5/T5 encoder by default; any ``AutoModel`` encoder): captions → embeddings + mask."""
+"""Text encoder (umT5/T5 encoder by default; any ``AutoModel`` encoder): captions → embeddings + mask.
+
+Where the tokenizer comes from (:func:`text_paths`): ``features.text_tokenizer`` when set; else the encoder's own
+folder when it holds tokenizer files; else a sibling ``tokenizer/`` folder (Wan's diffusers layout has
+``text_encoder/`` and ``tokenizer/`` side by side; a pipeline folder with ``model_index.json`` resolves to both).
+A folder with only ``spiece.model`` (umT5/T5's sentencepiece model) loads as ``T5Tokenizer``; a folder with no
+tokenizer file at all is an error that names the files it looked for.
+"""
 from __future__ import annotations
 
+import logging
+import os
 from typing import List, Tuple
 
 import torch
 
 from .weights import resolve_local
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+SENTENCEPIECE = "spiece.model"
+log = logging.getLogger("semanticgen.encoders")
+
+
+def _has_tokenizer(folder: str) -> bool:
+    return any(os.path.isfile(os.path.join(folder, f)) for f in (*TOKENIZER_FILES, SENTENCEPIECE))
+
+
+def text_paths(path: str, tokenizer: str = "") -> Tuple[str, str]:
+    """(encoder folder, tokenizer folder) for a local encoder folder or diffusers pipeline folder."""
+    if os.path.isfile(os.path.join(path, "model_index.json")) and os.path.isdir(os.path.join(path, "text_encoder")):
+        path, tokenizer = os.path.join(path, "text_encoder"), tokenizer or os.path.join(path, "tokenizer")
+    if tokenizer:
+        return path, tokenizer
+    sibling = os.path.join(os.path.dirname(os.path.abspath(path)), "tokenizer")
+    if not _has_tokenizer(path) and os.path.isdir(sibling):
+        log.info("text encoder %s has no tokenizer files: using the sibling folder %s", path, sibling)
+        return path, sibling
+    return path, path
+
+
+def load_tokenizer(folder: str):
+    """``AutoTokenizer`` from a tokenizer folder, or ``T5Tokenizer`` from a lone ``spiece.model``."""
+    from transformers import AutoTokenizer, T5Tokenizer
+
+    if any(os.path.isfile(os.path.join(folder, f)) for f in TOKENIZER_FILES):
+        return AutoTokenizer.from_pretrained(folder)
+    if os.path.isfile(os.path.join(folder, SENTENCEPIECE)):
+        return T5Tokenizer.from_pretrained(folder)
+    raise FileNotFoundError(f"no tokenizer in {folder}: it needs one of {', '.join(TOKENIZER_FILES)} or "
+                            f"{SENTENCEPIECE} (set features.text_tokenizer to the tokenizer folder)")
 
 
 def _encoder_class(model_type: str):
@@ -23,13 +65,21 @@ class TextEncoder:
     @classmethod
     def from_pretrained(cls, name_or_path: str, max_length: int = 512, device: str = "cpu",
                         dtype: torch.dtype = torch.float32, tokenizer: str = "") -> "TextEncoder":
-        from transformers import AutoConfig, AutoTokenizer
+        from transformers import AutoConfig
 
-        path = resolve_local(name_or_path)
+        path, tok_dir = text_paths(resolve_local(name_or_path), resolve_local(tokenizer) if tokenizer else "")
         cfg = AutoConfig.from_pretrained(path)
-        model = _encoder_class(cfg.model_type).from_pretrained(path, dtype=dtype)
-        tok = AutoTokenizer.from_pretrained(resolve_local(tokenizer) if tokenizer else path)
-        return cls(model, tok, max_length, device, dtype)
+        model, info = _encoder_class(cfg.model_type).from_pretrained(path, dtype=dtype, output_loading_info=True)
+        if info.get("missing_keys") or info.get("mismatched_keys"):
+            raise KeyError(f"text encoder {path}: missing {sorted(info['missing_keys'])[:3]}, "
+                           f"mismatched {list(info.get('mismatched_keys') or [])[:3]}")
+        return cls(model, load_tokenizer(tok_dir), max_length, device, dtype)
+
+    @classmethod
+    def from_features(cls, fc, device: str = "cpu", dtype: torch.dtype = torch.float32) -> "TextEncoder":
+        """The encoder a ``FeaturesConfig`` names (``text_encoder``, ``text_tokenizer``, ``text_max_length``)."""
+        return cls.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length, device=device,
+                                   dtype=dtype, tokenizer=fc.resolve(fc.text_tokenizer) if fc.text_tokenizer else "")
 
     @property
     def dim(self) -> int:

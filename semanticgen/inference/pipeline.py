@@ -22,7 +22,7 @@ from ..encoders.vae import VideoVAE
 from ..flow import euler_sample
 from ..models.build import load_semantic_dit, load_stage1
 from ..video.mp4 import VideoWriter
-from .shapes import latent_shape, semantic_grid
+from .shapes import TrainedBuckets, generation_grid, latent_shape
 
 
 def deterministic_kernels() -> None:
@@ -41,10 +41,11 @@ class SemanticGenPipeline:
         self.compressor = stage1.compressor
         self.latent_dit = stage1.latent_dit.to(device)   # one copy of the weights for full and Swin attention
         self.semantic_dit = load_semantic_dit(cfg, semantic_ckpt, gc.use_ema).to(device) if semantic_ckpt else None
-        self.text_encoder = TextEncoder.from_pretrained(fc.resolve(fc.text_encoder), max_length=fc.text_max_length,
-                                                        device=device)
-        self.vae = VideoVAE.from_pretrained(fc.resolve(fc.vae), subfolder=fc.vae_subfolder, device=device)
+        self.text_encoder = TextEncoder.from_features(fc, device=device)
+        self.vae = VideoVAE.from_features(fc, device=device)
         self.null_text, self.null_mask = self.text_encoder.encode([""])
+        # the buckets training had (z_sem grids per size): the semantic DiT's, else the latent DiT's
+        self.trained = TrainedBuckets.from_checkpoint(cfg, semantic_ckpt or latent_ckpt)
 
     def _amp(self):
         """The DiTs run in their training precision: bf16 autocast on CUDA for ``train.precision=bf16`` (q, k, v
@@ -102,8 +103,10 @@ class SemanticGenPipeline:
             raise ValueError("generate_batch needs one output path and one seed per prompt")
         text, mask = self.text_encoder.encode(list(prompts))
         text, mask = text.to(self.device), mask.to(self.device)
+        grid_from = "given"
         if z_sem is None:
-            z_sem = self.z_sem(text, mask, semantic_grid(self.cfg, height, width, num_frames), seeds)
+            grid, grid_from = generation_grid(self.cfg, self.trained, height, width, num_frames)
+            z_sem = self.z_sem(text, mask, grid, seeds)
         attention = "swin" if long else self.cfg.models.latent_dit.attention
         lat = self.latents(z_sem.to(self.device), text, mask, latent_shape(self.cfg, height, width, num_frames),
                            seeds, attention)
@@ -113,8 +116,8 @@ class SemanticGenPipeline:
             if self.cfg.generate.save_latents:
                 torch.save({"z_sem": z_sem[i:i + 1].cpu(), "latents": lat[i:i + 1].cpu()},
                            os.path.splitext(path)[0] + ".pt")
-            out.append({"path": path, "frames": frames, "attention": attention, "z_sem_shape": [1, *z_sem.shape[1:]],
-                        "latent_shape": [1, *lat.shape[1:]]})
+            out.append({"path": path, "frames": frames, "attention": attention, "z_sem_shape": list(z_sem.shape[1:]),
+                        "latent_shape": list(lat.shape[1:]), "z_sem_grid_from": grid_from})
         return out
 
     def generate(self, prompt: str, out_path: str, seed: int, num_frames: int, height: int, width: int,

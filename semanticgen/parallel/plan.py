@@ -2,7 +2,7 @@
 
 World size, the data × context mesh, FSDP units, precision, the attention of each layer type, tokens per sample
 and per GPU, and the analytic peak memory per GPU (:mod:`.memory`) for the longest clip the config admits
-(``features.vae_max_frames`` at the largest bucket; stage 2: its z_sem grid). The model is built on the meta
+(the longest temporal bucket at the largest spatial bucket; stage 2: its z_sem grid). The model is built on the meta
 device: exact parameter counts and FSDP units, no weights in memory.
 """
 from __future__ import annotations
@@ -24,12 +24,12 @@ Grid = Tuple[int, int, int]
 
 def clip_grids(cfg: Config) -> Tuple[Grid, Grid]:
     """(latent token grid, z_sem grid) of the longest clip at the largest bucket the config admits."""
-    from ..inference.shapes import semantic_grid
+    from ..encoders.grid import z_sem_grid
 
     fc = cfg.features
     h, w = max(fc.buckets, key=lambda b: b[0] * b[1])
-    frames = fc.vae_max_frames
-    return (1 + (frames - 1) // 4, h // 16, w // 16), semantic_grid(cfg, h, w, frames)
+    frames = max(fc.frame_buckets)
+    return (1 + (frames - 1) // 4, h // 16, w // 16), z_sem_grid(cfg, None, (h, w), frames)
 
 
 def meta_model(cfg: Config, stage: str) -> torch.nn.Module:

@@ -6,9 +6,11 @@
   normalised Wan VAE latents ``latents`` (16, 1+k, h/8, w/8) of ``vae_frames`` frames at ``vae_fps``
   resized/cropped to the bucket ``vae_height`` × ``vae_width``, and the caption's text embedding
   ``text`` (L, D_text) with ``text_len`` real tokens. The empty-prompt embedding for CFG lives beside the
-  parts in :data:`NULL_TEXT_FILE`.
+  parts in :data:`NULL_TEXT_FILE`. ``bucket`` is the clip's shape bucket ``"<frames>x<height>x<width>"``
+  (:mod:`.buckets`), ``sem_grid`` its Qwen grid [T', H', W'] (``encoders.grid.semantic_grid``) and
+  ``source_height`` × ``source_width`` the decoded source frame size the grid came from.
 - ``z_sem``    one row per clip: the frozen compressor's μ and log σ² (the stage-2 targets), the caption
-  embedding (so stage 2 trains from one table) and the stage-1 checkpoint that produced it.
+  embedding (so stage 2 trains from one table), the clip's ``bucket`` and the stage-1 checkpoint that produced it.
 Tensors are flat binary columns + shape + dtype (:mod:`.tensor_columns`). Row builders and ids: :mod:`.rows`.
 """
 from __future__ import annotations
@@ -63,9 +65,14 @@ FEATURES_SCHEMA = pa.schema([
     ("vae_width", pa.int32()),
     *tensor_fields("text"),
     ("text_len", pa.int32()),
+    ("bucket", pa.string()),
+    ("sem_grid", pa.list_(pa.int32())),
+    ("source_height", pa.int32()),
+    ("source_width", pa.int32()),
 ])
 
 Z_SEM_SCHEMA = pa.schema([("clip_id", pa.string()), *tensor_fields("z_mu"), *tensor_fields("z_logvar"),
-                          *tensor_fields("text"), ("text_len", pa.int32()), ("checkpoint", pa.string())])
+                          *tensor_fields("text"), ("text_len", pa.int32()), ("checkpoint", pa.string()),
+                          ("bucket", pa.string())])
 
 TABLES = {"clips": CLIPS_SCHEMA, "errors": ERRORS_SCHEMA, "features": FEATURES_SCHEMA, "z_sem": Z_SEM_SCHEMA}

@@ -67,13 +67,18 @@ class MetricWindow:
         """Mean loss over ranks (one host sync), mean grad norm, throughput, mean extra metrics; resets."""
         dt = max(time.time() - self.t0, 1e-9)
         n = max(self.n, 1)
-        # on the training device: NCCL reduces device tensors only
-        loss = torch.as_tensor(self.loss, dtype=torch.float32, device=self.device).reshape(1) / n
+        # on the training device: NCCL reduces device tensors only; batch sizes may differ per rank (token budget)
+        sums = torch.stack([torch.as_tensor(self.loss, dtype=torch.float32, device=self.device).reshape(()) / n,
+                            torch.tensor(float(self.samples), device=self.device),
+                            torch.tensor(float(self.tokens), device=self.device)])
         if distributed():
-            dist.all_reduce(loss)
-            loss /= world
-        out = {"loss": float(loss), "lr": lr, "grad_norm": float(self.grad_norm) / max(1, self.steps),
-               "samples_per_s": self.samples * world / dt, "tokens_per_s": self.tokens * world / dt}
+            dist.all_reduce(sums)
+        else:
+            sums = sums * torch.tensor([1.0, world, world], device=self.device)
+        loss, samples, tokens = (float(x) for x in sums.cpu())
+        out = {"loss": loss / (world if distributed() else 1), "lr": lr,
+               "grad_norm": float(self.grad_norm) / max(1, self.steps),
+               "samples_per_s": samples / dt, "tokens_per_s": tokens / dt}
         out.update({k: float(v) / n for k, v in self.extra.items()})
         self.reset()
         return out
